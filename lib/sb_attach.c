@@ -1,0 +1,252 @@
+/* sb_attach.c: PTRACE_SEIZE/INTERRUPT stops that never outlive the tool. */
+#include "sb_attach.h"
+#include "sb_util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static sigset_t held;
+static sigset_t saved_mask;
+static int holding;
+
+static void hold_signals(void)
+{
+	if (holding++)
+		return;
+	sigemptyset(&held);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGQUIT);
+	sigaddset(&held, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &held, &saved_mask);
+}
+
+static void release_signals(void)
+{
+	if (holding == 0 || --holding)
+		return;
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+}
+
+/*
+ * Interpret a wait status for a seized thread.  Returns 1 when the thread
+ * is now stopped, 0 when the status was consumed but it runs on, -1 when
+ * it is gone.
+ */
+static int on_status(struct sb_stop *t, int status)
+{
+	int event = (unsigned)status >> 16;
+
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->gone = true;
+		t->seized = false;
+		return -1;
+	}
+	if (!WIFSTOPPED(status))
+		return 0;
+	if (event == PTRACE_EVENT_STOP) {
+		/* Our interrupt, or a group-stop (SIGSTOP from elsewhere):
+		 * either way it is stopped now, and detaching leaves a
+		 * group-stop in place. */
+		return 1;
+	}
+	if (event == 0 && WSTOPSIG(status) != SIGTRAP) {
+		/* A signal was on its way to the thread: hand it back when
+		 * we detach, or the target would lose it. */
+		t->pending_sig = WSTOPSIG(status);
+		return 1;
+	}
+	return 1;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
+{
+	int i, stopped = 0, eperm = 0, left;
+	uint64_t deadline;
+	long nap = 10;
+
+	hold_signals();
+	for (i = 0; i < n; i++) {
+		t[i].seized = t[i].stopped = t[i].gone = false;
+		t[i].pending_sig = t[i].error = 0;
+		t[i].stopped_ns = 0;
+		if (ptrace(PTRACE_SEIZE, t[i].tid, 0, 0) != 0) {
+			t[i].error = -errno;
+			if (errno == ESRCH)
+				t[i].gone = true;
+			if (errno == EPERM)
+				eperm++;
+			continue;
+		}
+		t[i].seized = true;
+		t[i].t_stop_ns = sb_now_ns();
+		if (ptrace(PTRACE_INTERRUPT, t[i].tid, 0, 0) != 0) {
+			t[i].error = -errno;
+			ptrace(PTRACE_DETACH, t[i].tid, 0, 0);
+			t[i].seized = false;
+			t[i].gone = errno == ESRCH;
+		}
+	}
+	deadline = sb_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	do {
+		left = 0;
+		for (i = 0; i < n; i++) {
+			int status, r;
+
+			if (!t[i].seized || t[i].stopped)
+				continue;
+			r = waitpid(t[i].tid, &status, __WALL | WNOHANG);
+			if (r == 0) {
+				left++;
+				continue;
+			}
+			if (r < 0) {
+				/* ECHILD: it died and was reaped by the
+				 * thread group; nothing to detach. */
+				t[i].gone = true;
+				t[i].seized = false;
+				continue;
+			}
+			if (on_status(&t[i], status) == 1) {
+				/* The stop is counted from when we see it:
+				 * a runnable thread waiting for a CPU only
+				 * enters it when it gets one. */
+				t[i].t_stop_ns = sb_now_ns();
+				t[i].stopped = true;
+				stopped++;
+			} else if (!t[i].gone) {
+				left++;
+			}
+		}
+		if (left) {
+			sleep_us(nap);
+			if (nap < 200)
+				nap *= 2;
+		}
+	} while (left && sb_now_ns() < deadline);
+	if (stopped == 0 && eperm && eperm == n) {
+		release_signals();
+		return -EPERM;
+	}
+	if (stopped == 0) {
+		bool all_gone = true;
+
+		for (i = 0; i < n; i++)
+			all_gone &= t[i].gone;
+		if (all_gone) {
+			release_signals();
+			return -ESRCH;
+		}
+	}
+	return stopped;
+}
+
+void sb_attach_resume(struct sb_stop *t)
+{
+	if (!t->seized)
+		return;
+	if (t->stopped) {
+		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig);
+		t->stopped_ns = sb_now_ns() - t->t_stop_ns;
+	} else {
+		/*
+		 * Not stopped in time (uninterruptible sleep).  Detaching a
+		 * running tracee fails; the interrupt stays pending and it
+		 * would stop with nobody to resume it.  Wait for the stop a
+		 * little longer, and detach then.
+		 */
+		int status, tries;
+
+		for (tries = 0; tries < 200; tries++) {
+			int r = waitpid(t->tid, &status, __WALL | WNOHANG);
+
+			if (r > 0) {
+				if (on_status(t, status) == 1)
+					ptrace(PTRACE_DETACH, t->tid, 0,
+					       (void *)(long)t->pending_sig);
+				break;
+			}
+			if (r < 0)
+				break;
+			sleep_us(500);
+		}
+		/* Still seized?  Then the kernel detaches it when we exit;
+		 * SEIZE never leaves it stopped. */
+	}
+	t->seized = false;
+	t->stopped = false;
+}
+
+void sb_attach_resume_all(struct sb_stop *t, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		sb_attach_resume(&t[i]);
+	release_signals();
+}
+
+const char *sb_attach_explain(pid_t pid)
+{
+	static char buf[512];
+	char scope[16] = "";
+
+	(void)pid;
+	if (sb_read_file("/proc/sys/kernel/yama/ptrace_scope", scope,
+			 sizeof(scope)) > 0 &&
+	    scope[0] != '0') {
+		snprintf(buf, sizeof(buf),
+			 "ptrace needs the same user and, with "
+			 "kernel.yama.ptrace_scope=%c, CAP_SYS_PTRACE "
+			 "(run as root, or: sysctl kernel.yama.ptrace_scope=0)",
+			 scope[0]);
+	} else {
+		snprintf(buf, sizeof(buf),
+			 "ptrace needs the same user or CAP_SYS_PTRACE; is "
+			 "another debugger (gdb, strace) attached?");
+	}
+	return buf;
+}
+
+static volatile int *stop_flag;
+
+static void on_signal(int sig)
+{
+	if (stop_flag && !*stop_flag) {
+		*stop_flag = sig;
+		return;
+	}
+	/* Second signal: the user insists.  No thread is stopped here (the
+	 * signals are held during stops), so leaving at once is safe. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void sb_attach_install_signals(volatile int *flag)
+{
+	struct sigaction sa;
+
+	stop_flag = flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+}

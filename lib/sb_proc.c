@@ -1,0 +1,405 @@
+/* sb_proc.c: per-thread counters from /proc, process search with libproc2. */
+#include "sb_proc.h"
+#include "sb_util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libproc2/pids.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int sb_proc_parse_stat(const char *text, struct sb_thread_stat *st)
+{
+	const char *open = strchr(text, '('), *close = strrchr(text, ')');
+	const char *p;
+	unsigned long long v[40];
+	size_t namelen;
+	int field, n;
+
+	if (!open || !close || close < open)
+		return -EINVAL;
+	namelen = (size_t)(close - open - 1);
+	if (namelen >= sizeof(st->name))
+		namelen = sizeof(st->name) - 1;
+	memcpy(st->name, open + 1, namelen);
+	st->name[namelen] = '\0';
+
+	/* After the name: field 3 is the state, then numbers (field 4 on). */
+	p = close + 1;
+	while (*p == ' ')
+		p++;
+	if (!isalpha((unsigned char)*p))
+		return -EINVAL;
+	st->state = *p++;
+	for (field = 4; field <= 39; field++) {
+		char *end;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0' || *p == '\n')
+			break;
+		errno = 0;
+		/* Some fields are signed (-1 for "none"); keep the bits. */
+		if (*p == '-')
+			v[field] = (unsigned long long)strtoll(p, &end, 10);
+		else
+			v[field] = strtoull(p, &end, 10);
+		if (end == p || errno)
+			return -EINVAL;
+		p = end;
+	}
+	n = field;
+	if (n <= 22)
+		return -EINVAL;
+	st->utime = v[14];
+	st->stime = v[15];
+	st->starttime = v[22];
+	st->processor = n > 39 ? (int)v[39] : -1;
+	return 0;
+}
+
+int sb_proc_parse_schedstat(const char *text, struct sb_thread_stat *st)
+{
+	unsigned long long oncpu, wait;
+
+	if (sscanf(text, "%llu %llu", &oncpu, &wait) != 2)
+		return -EINVAL;
+	st->oncpu_ns = oncpu;
+	st->runwait_ns = wait;
+	st->has_schedstat = true;
+	return 0;
+}
+
+static int status_field(const char *text, const char *key, uint64_t *out)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
+			unsigned long long v;
+			char *end;
+
+			p += klen + 1;
+			errno = 0;
+			v = strtoull(p, &end, 10);
+			if (end == p || errno)
+				return -EINVAL;
+			*out = v;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENOENT;
+}
+
+int sb_proc_parse_status_ctxsw(const char *text, struct sb_thread_stat *st)
+{
+	if (status_field(text, "voluntary_ctxt_switches", &st->vcsw) ||
+	    status_field(text, "nonvoluntary_ctxt_switches", &st->ivcsw))
+		return -EINVAL;
+	st->has_ctxsw = true;
+	return 0;
+}
+
+/* Read one thread's files below the open task directory. */
+static int read_thread(int taskfd, pid_t tid, unsigned what,
+		       struct sb_thread_stat *st)
+{
+	char path[64], buf[4096];
+	ssize_t r;
+
+	memset(st, 0, sizeof(*st));
+	st->tid = tid;
+	snprintf(path, sizeof(path), "%d/stat", (int)tid);
+	r = sb_read_file_at(taskfd, path, buf, sizeof(buf));
+	if (r < 0)
+		return (int)r;
+	if (sb_proc_parse_stat(buf, st))
+		return -EINVAL;
+	if (what & SB_PROC_SCHEDSTAT) {
+		snprintf(path, sizeof(path), "%d/schedstat", (int)tid);
+		if (sb_read_file_at(taskfd, path, buf, sizeof(buf)) > 0)
+			sb_proc_parse_schedstat(buf, st);
+	}
+	if (what & SB_PROC_CTXSW) {
+		snprintf(path, sizeof(path), "%d/status", (int)tid);
+		if (sb_read_file_at(taskfd, path, buf, sizeof(buf)) > 0)
+			sb_proc_parse_status_ctxsw(buf, st);
+	}
+	if (what & SB_PROC_WCHAN) {
+		snprintf(path, sizeof(path), "%d/wchan", (int)tid);
+		r = sb_read_file_at(taskfd, path, st->wchan, sizeof(st->wchan));
+		if (r < 0 || strcmp(st->wchan, "0") == 0)
+			st->wchan[0] = '\0';
+	}
+	return 0;
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct sb_thread_stat *x = a, *y = b;
+
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static int open_task_dir(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int sb_proc_threads(pid_t pid, unsigned what, struct sb_thread_list *out)
+{
+	struct dirent *de;
+	int taskfd, dfd, err = 0;
+	DIR *dir;
+
+	out->n = 0;
+	taskfd = open_task_dir(pid);
+	if (taskfd < 0)
+		return taskfd == -ENOENT ? -ESRCH : taskfd;
+	dfd = dup(taskfd);
+	dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!dir) {
+		err = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		close(taskfd);
+		return err;
+	}
+	out->when_ns = sb_now_ns();
+	while ((de = readdir(dir))) {
+		struct sb_thread_stat st;
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+
+		if (*end || tid <= 0)
+			continue;
+		if (read_thread(taskfd, (pid_t)tid, what, &st))
+			continue; /* exited while we looked */
+		err = sb_vec_reserve((void **)&out->v, &out->cap, out->n + 1,
+				     sizeof(*out->v));
+		if (err)
+			break;
+		out->v[out->n++] = st;
+	}
+	closedir(dir);
+	close(taskfd);
+	if (err)
+		return err;
+	if (out->n == 0)
+		return -ESRCH;
+	qsort(out->v, out->n, sizeof(*out->v), cmp_tid);
+	return 0;
+}
+
+int sb_proc_threads_refresh(pid_t pid, unsigned what,
+			    struct sb_thread_list *list)
+{
+	int taskfd = open_task_dir(pid);
+	size_t i, kept = 0;
+
+	if (taskfd < 0)
+		return taskfd == -ENOENT ? -ESRCH : taskfd;
+	list->when_ns = sb_now_ns();
+	for (i = 0; i < list->n; i++) {
+		struct sb_thread_stat st;
+
+		if (read_thread(taskfd, list->v[i].tid, what, &st) == 0)
+			list->v[kept++] = st;
+	}
+	list->n = kept;
+	close(taskfd);
+	return 0;
+}
+
+void sb_thread_list_free(struct sb_thread_list *list)
+{
+	free(list->v);
+	memset(list, 0, sizeof(*list));
+}
+
+const struct sb_thread_stat *sb_thread_list_find(const struct sb_thread_list *l,
+						 pid_t tid)
+{
+	struct sb_thread_stat key = { .tid = tid };
+
+	if (!l->n)
+		return NULL;
+	return bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_tid);
+}
+
+long sb_proc_ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? n : 1;
+}
+
+long sb_proc_clk_tck(void)
+{
+	long n = sysconf(_SC_CLK_TCK);
+
+	return n > 0 ? n : 100;
+}
+
+int sb_proc_comm(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	r = sb_read_file(path, buf, size);
+	if (r == -EFBIG)
+		r = (ssize_t)strlen(buf);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : (int)r;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int sb_proc_check(pid_t pid, pid_t *leader)
+{
+	char path[64], buf[4096];
+	uint64_t tgid = 0;
+	ssize_t r;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	r = sb_read_file(path, buf, sizeof(buf));
+	if (r < 0 && r != -EFBIG)
+		return r == -ENOENT ? -ESRCH : (int)r;
+	if (status_field(buf, "Tgid", &tgid) == 0 && tgid != (uint64_t)pid) {
+		if (leader)
+			*leader = (pid_t)tgid;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* libproc2 items for the machine-wide search; mirrors enum below. */
+static enum pids_item top_items[] = { PIDS_ID_PID, PIDS_CMD,
+				      PIDS_TICS_ALL_DELTA, PIDS_NLWP };
+enum { TOP_PID, TOP_CMD, TOP_DELTA, TOP_NLWP };
+
+static int cmp_usage(const void *a, const void *b)
+{
+	const struct sb_proc_usage *x = a, *y = b;
+
+	return (x->cpu_pct < y->cpu_pct) - (x->cpu_pct > y->cpu_pct);
+}
+
+int sb_proc_top(double seconds, struct sb_proc_usage **out)
+{
+	struct pids_info *info = NULL;
+	struct pids_fetch *f;
+	struct sb_proc_usage *v = NULL;
+	struct timespec ts;
+	uint64_t t0, t1;
+	pid_t self = getpid();
+	double hz = (double)sb_proc_clk_tck(), secs;
+	int rc, i, n = 0;
+
+	*out = NULL;
+	rc = procps_pids_new(&info, top_items, SB_ARRAY_SIZE(top_items));
+	if (rc < 0)
+		return rc;
+	/* The first reap makes TICS_ALL_DELTA the total; only the second
+	 * one's delta covers the window. */
+	t0 = sb_now_ns();
+	if (!procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY)) {
+		rc = -errno ? -errno : -EIO;
+		goto unref;
+	}
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
+	t1 = sb_now_ns();
+	if (!f) {
+		rc = -errno ? -errno : -EIO;
+		goto unref;
+	}
+	secs = (double)(t1 - t0) / 1e9;
+	v = calloc((size_t)f->counts->total + 1, sizeof(*v));
+	if (!v) {
+		rc = -ENOMEM;
+		goto unref;
+	}
+	for (i = 0; i < f->counts->total; i++) {
+		struct pids_stack *s = f->stacks[i];
+		pid_t p = PIDS_VAL(TOP_PID, s_int, s, info);
+		const char *cmd = PIDS_VAL(TOP_CMD, str, s, info);
+
+		if (p == self)
+			continue;
+		v[n].pid = p;
+		snprintf(v[n].name, sizeof(v[n].name), "%s", cmd ? cmd : "?");
+		v[n].cpu_pct = 100.0 *
+			       (double)PIDS_VAL(TOP_DELTA, u_int, s, info) /
+			       hz / secs;
+		v[n].nthreads = PIDS_VAL(TOP_NLWP, s_int, s, info);
+		n++;
+	}
+	qsort(v, (size_t)n, sizeof(*v), cmp_usage);
+	*out = v;
+	rc = n;
+unref:
+	procps_pids_unref(&info);
+	return rc;
+}
+
+static enum pids_item name_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_CMDLINE_V };
+enum { NAME_PID, NAME_CMD, NAME_ARGV };
+
+int sb_proc_find_by_name(const char *name, pid_t *pids, int max)
+{
+	struct pids_info *info = NULL;
+	struct pids_fetch *f;
+	pid_t self = getpid();
+	int rc, i, n = 0;
+
+	rc = procps_pids_new(&info, name_items, SB_ARRAY_SIZE(name_items));
+	if (rc < 0)
+		return rc;
+	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
+	if (!f) {
+		procps_pids_unref(&info);
+		return -EIO;
+	}
+	for (i = 0; i < f->counts->total; i++) {
+		struct pids_stack *s = f->stacks[i];
+		pid_t p = PIDS_VAL(NAME_PID, s_int, s, info);
+		const char *cmd = PIDS_VAL(NAME_CMD, str, s, info);
+		char **argv = PIDS_VAL(NAME_ARGV, strv, s, info);
+		const char *arg0 = argv && argv[0] ? argv[0] : "";
+		const char *base = strrchr(arg0, '/');
+		bool match;
+
+		base = base ? base + 1 : arg0;
+		match = (cmd && strcmp(cmd, name) == 0) ||
+			strcmp(base, name) == 0;
+		if (!match || p == self)
+			continue;
+		if (n < max)
+			pids[n] = p;
+		n++;
+	}
+	procps_pids_unref(&info);
+	return n;
+}

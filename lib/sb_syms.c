@@ -1,0 +1,742 @@
+/* sb_syms.c: a symbolizer over libelf symbol tables and libdw line tables. */
+#include "sb_syms.h"
+#include "sb_util.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* The vDSO is two pages; anything much larger is not one. */
+#define MAX_IMAGE_SIZE (1u << 20)
+#define MAX_LOADS 32
+#define MAX_BUILD_ID 64
+
+struct symbol {
+	uint64_t addr, size;
+	const char *name;
+	int rank; /* higher wins when two names share an address */
+};
+
+struct load {
+	uint64_t vaddr, offset, filesz;
+};
+
+struct module {
+	char *path; /* as mapped */
+	uint64_t dev, inode; /* identity, 0 when unknown */
+	bool loaded, failed;
+	int fd, dbg_fd;
+	Elf *elf, *dbg_elf;
+	void *image; /* owned copy for in-memory images */
+	char *line_path; /* the file that has .debug_info, if any */
+	char build_id[2 * MAX_BUILD_ID + 1];
+	struct load loads[MAX_LOADS];
+	int nloads;
+	struct symbol *syms;
+	size_t nsyms, symcap;
+	Dwfl *dwfl;
+	Dwfl_Module *dwmod;
+	bool dw_tried;
+	struct module *next;
+};
+
+struct cache_entry {
+	uint64_t key; /* addr << 1 | exact; 0 = empty */
+	struct sb_symbol_info info;
+};
+
+struct sb_syms {
+	pid_t pid;
+	char *sysroot; /* "" for "/" */
+	bool lines;
+	struct module *modules;
+	struct cache_entry *cache;
+	size_t cache_cap, cache_used;
+	char **strings; /* names we formatted and own */
+	size_t nstrings, strcap;
+};
+
+struct sb_syms *sb_syms_new(pid_t pid, const char *sysroot)
+{
+	struct sb_syms *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	elf_version(EV_CURRENT);
+	/* A diagnosis must never hang on a network download. */
+	unsetenv("DEBUGINFOD_URLS");
+	s->pid = pid;
+	s->lines = true;
+	s->sysroot = strdup(sysroot && strcmp(sysroot, "/") ? sysroot : "");
+	if (!s->sysroot) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void sb_syms_set_lines(struct sb_syms *s, bool enabled)
+{
+	s->lines = enabled;
+}
+
+static const char *own_string(struct sb_syms *s, const char *str)
+{
+	char *copy;
+
+	if (sb_vec_reserve((void **)&s->strings, &s->strcap, s->nstrings + 1,
+			   sizeof(*s->strings)))
+		return NULL;
+	copy = strdup(str);
+	if (copy)
+		s->strings[s->nstrings++] = copy;
+	return copy;
+}
+
+static void hex_build_id(const unsigned char *id, size_t len, char *buf,
+			 size_t size)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	if (len > MAX_BUILD_ID || size < 2 * len + 1)
+		return;
+	for (i = 0; i < len; i++)
+		snprintf(buf + 2 * i, 3, "%02x", id[i]);
+}
+
+/* The build-id from the note sections (or, in images, note segments). */
+static int elf_build_id(Elf *elf, char *buf, size_t size)
+{
+	size_t nphdr, i;
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, noff, doff;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		d = elf_getdata(scn, NULL);
+		while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff))) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp((char *)d->d_buf + noff, "GNU", 4) == 0) {
+				hex_build_id((unsigned char *)d->d_buf + doff,
+					     nh.n_descsz, buf, size);
+				return buf[0] ? 0 : -ENOENT;
+			}
+		}
+	}
+	if (elf_getphdrnum(elf, &nphdr))
+		return -ENOENT;
+	for (i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, noff, doff;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+					 ELF_T_NHDR);
+		while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff))) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp((char *)d->d_buf + noff, "GNU", 4) == 0) {
+				hex_build_id((unsigned char *)d->d_buf + doff,
+					     nh.n_descsz, buf, size);
+				return buf[0] ? 0 : -ENOENT;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+int sb_syms_image_build_id(const void *image, size_t size, char *buf,
+			   size_t bufsize)
+{
+	Elf *elf;
+	int r;
+
+	elf_version(EV_CURRENT);
+	elf = elf_memory((char *)(uintptr_t)image, size);
+	if (!elf)
+		return -ENOENT;
+	r = elf_build_id(elf, buf, bufsize);
+	elf_end(elf);
+	return r;
+}
+
+static Elf_Scn *find_section(Elf *elf, const char *name, Elf64_Word type)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (type && sh.sh_type != type)
+			continue;
+		n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (n && strcmp(n, name) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+static bool has_debug_info(Elf *elf)
+{
+	Elf_Scn *scn = find_section(elf, ".debug_info", 0);
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+	       sh.sh_size > 0;
+}
+
+static int symbol_rank(unsigned char bind, const char *name)
+{
+	int rank = bind == STB_GLOBAL ? 30 : bind == STB_WEAK ? 20 : 10;
+
+	/* glibc's internal aliases: prefer the name people call. */
+	if (strncmp(name, "__GI_", 5) == 0 || strncmp(name, "__libc_", 7) == 0)
+		rank -= 5;
+	return rank;
+}
+
+static void add_symtab(struct module *m, Elf *elf, Elf64_Word type)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type ||
+		    !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *name;
+			int t;
+
+			if (!gelf_getsym(d, (int)i, &sym))
+				break;
+			t = GELF_ST_TYPE(sym.st_info);
+			if ((t != STT_FUNC && t != STT_GNU_IFUNC) ||
+			    sym.st_shndx == SHN_UNDEF || sym.st_size == 0)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name || !*name)
+				continue;
+			if (sb_vec_reserve((void **)&m->syms, &m->symcap,
+					   m->nsyms + 1, sizeof(*m->syms)))
+				return;
+			m->syms[m->nsyms++] = (struct symbol){
+				.addr = sym.st_value,
+				.size = sym.st_size,
+				.name = name,
+				.rank = symbol_rank(GELF_ST_BIND(sym.st_info),
+						    name),
+			};
+		}
+	}
+}
+
+static int cmp_symbol(const void *a, const void *b)
+{
+	const struct symbol *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return (x->addr > y->addr) - (x->addr < y->addr);
+	if (x->rank != y->rank)
+		return y->rank - x->rank; /* best first */
+	return (strlen(x->name) > strlen(y->name)) -
+	       (strlen(x->name) < strlen(y->name));
+}
+
+static void sort_symbols(struct module *m)
+{
+	size_t i, kept = 0;
+
+	if (!m->nsyms)
+		return;
+	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_symbol);
+	for (i = 0; i < m->nsyms; i++) {
+		if (kept && m->syms[kept - 1].addr == m->syms[i].addr) {
+			/* Keep the best name but the largest extent. */
+			if (m->syms[i].size > m->syms[kept - 1].size)
+				m->syms[kept - 1].size = m->syms[i].size;
+			continue;
+		}
+		m->syms[kept++] = m->syms[i];
+	}
+	m->nsyms = kept;
+}
+
+static int open_elf(const char *path, int *fd, Elf **elf)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
+		if (*elf)
+			elf_end(*elf);
+		*elf = NULL;
+		close(*fd);
+		*fd = -1;
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+/* A debug file is only used when its build-id matches the module's. */
+static bool try_debug_file(struct module *m, const char *path)
+{
+	char id[2 * MAX_BUILD_ID + 1];
+	int fd;
+	Elf *elf;
+
+	if (open_elf(path, &fd, &elf))
+		return false;
+	if (m->build_id[0] &&
+	    (elf_build_id(elf, id, sizeof(id)) || strcmp(id, m->build_id))) {
+		elf_end(elf);
+		close(fd);
+		return false;
+	}
+	m->dbg_fd = fd;
+	m->dbg_elf = elf;
+	free(m->line_path);
+	m->line_path = has_debug_info(elf) ? strdup(path) : m->line_path;
+	return true;
+}
+
+/* Whether snprintf's result fit: a cut path must not be opened. */
+static bool fits(int n, size_t size)
+{
+	return n >= 0 && (size_t)n < size;
+}
+
+static void find_debug_file(struct sb_syms *s, struct module *m)
+{
+	char path[4096];
+	Elf_Scn *scn;
+
+	if (m->build_id[0] && strlen(m->build_id) > 2 &&
+	    fits(snprintf(path, sizeof(path),
+			  "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
+			  s->sysroot, m->build_id, m->build_id + 2),
+		 sizeof(path)) &&
+	    try_debug_file(m, path))
+		return;
+	scn = find_section(m->elf, ".gnu_debuglink", SHT_PROGBITS);
+	if (scn && m->path[0] == '/') {
+		Elf_Data *d = elf_getdata(scn, NULL);
+		char dir[4096], link[256];
+		const char *slash = strrchr(m->path, '/');
+		size_t dlen = (size_t)(slash - m->path);
+
+		if (!d || !d->d_size || d->d_size > sizeof(link) - 1 ||
+		    dlen >= sizeof(dir))
+			return;
+		memcpy(link, d->d_buf, d->d_size);
+		link[d->d_size] = '\0';
+		if (strchr(link, '/'))
+			return;
+		memcpy(dir, m->path, dlen);
+		dir[dlen] = '\0';
+		if (fits(snprintf(path, sizeof(path), "%s/usr/lib/debug%s/%s",
+				  s->sysroot, dir, link),
+			 sizeof(path)) &&
+		    try_debug_file(m, path))
+			return;
+		if (fits(snprintf(path, sizeof(path), "%s%s/.debug/%s",
+				  s->sysroot, dir, link),
+			 sizeof(path)) &&
+		    try_debug_file(m, path))
+			return;
+		if (fits(snprintf(path, sizeof(path), "%s%s/%s", s->sysroot,
+				  dir, link),
+			 sizeof(path)) &&
+		    strcmp(path + strlen(s->sysroot), m->path))
+			try_debug_file(m, path);
+	}
+}
+
+static void read_loads(struct module *m)
+{
+	size_t nphdr, i;
+
+	if (elf_getphdrnum(m->elf, &nphdr))
+		return;
+	for (i = 0; i < nphdr && m->nloads < MAX_LOADS; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(m->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		m->loads[m->nloads++] = (struct load){
+			.vaddr = ph.p_vaddr,
+			.offset = ph.p_offset,
+			.filesz = ph.p_filesz,
+		};
+	}
+}
+
+/* Read a file-less mapping (the vDSO) from the live process's memory. */
+static int read_image_live(struct sb_syms *s, const struct sb_map *map,
+			   struct module *m)
+{
+	size_t size = (size_t)(map->end - map->start);
+	struct iovec local, remote;
+	ssize_t r;
+
+	if (s->pid <= 0 || size > MAX_IMAGE_SIZE)
+		return -ENOENT;
+	m->image = malloc(size);
+	if (!m->image)
+		return -ENOMEM;
+	local.iov_base = m->image;
+	local.iov_len = size;
+	remote.iov_base = (void *)(uintptr_t)map->start;
+	remote.iov_len = size;
+	r = process_vm_readv(s->pid, &local, 1, &remote, 1, 0);
+	if (r != (ssize_t)size) {
+		free(m->image);
+		m->image = NULL;
+		return -EFAULT;
+	}
+	m->elf = elf_memory(m->image, size);
+	return m->elf && elf_kind(m->elf) == ELF_K_ELF ? 0 : -ENOEXEC;
+}
+
+static void load_module(struct sb_syms *s, const struct sb_map *map,
+			struct module *m)
+{
+	char path[4096];
+	int err = -ENOENT;
+
+	m->loaded = true;
+	m->fd = m->dbg_fd = -1;
+	if (m->elf) {
+		err = 0; /* an image given with sb_syms_add_image */
+	} else if (map->path[0] == '[') {
+		err = read_image_live(s, map, m);
+	} else if (map->path[0] == '/') {
+		/* map_files is the inode the process runs, even if the file
+		 * on disk has been replaced since. */
+		if (s->pid > 0 && !s->sysroot[0]) {
+			snprintf(path, sizeof(path),
+				 "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+				 (int)s->pid, map->start, map->end);
+			err = open_elf(path, &m->fd, &m->elf);
+		}
+		if (err && !map->deleted) {
+			snprintf(path, sizeof(path), "%s%s", s->sysroot,
+				 map->path);
+			err = open_elf(path, &m->fd, &m->elf);
+		}
+		if (!err && has_debug_info(m->elf))
+			m->line_path = strdup(path);
+	}
+	if (err) {
+		m->failed = true;
+		return;
+	}
+	elf_build_id(m->elf, m->build_id, sizeof(m->build_id));
+	read_loads(m);
+	if (!m->image)
+		find_debug_file(s, m);
+	if (m->dbg_elf)
+		add_symtab(m, m->dbg_elf, SHT_SYMTAB);
+	if (!m->nsyms)
+		add_symtab(m, m->elf, SHT_SYMTAB);
+	add_symtab(m, m->elf, SHT_DYNSYM);
+	sort_symbols(m);
+}
+
+static struct module *get_module(struct sb_syms *s, const struct sb_map *map)
+{
+	uint64_t dev = ((uint64_t)map->dev_major << 32) | map->dev_minor;
+	struct module *m;
+
+	for (m = s->modules; m; m = m->next)
+		if (strcmp(m->path, map->path) == 0 &&
+		    (!m->inode || !map->inode ||
+		     (m->inode == map->inode && m->dev == dev)))
+			break;
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return NULL;
+		m->path = strdup(map->path);
+		if (!m->path) {
+			free(m);
+			return NULL;
+		}
+		m->dev = dev;
+		m->inode = map->inode;
+		m->next = s->modules;
+		s->modules = m;
+	}
+	if (!m->loaded)
+		load_module(s, map, m);
+	return m;
+}
+
+int sb_syms_add_image(struct sb_syms *s, const char *name, const void *image,
+		      size_t size)
+{
+	struct module *m;
+
+	if (size == 0 || size > MAX_IMAGE_SIZE)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->path = strdup(name);
+	m->image = malloc(size);
+	if (!m->path || !m->image) {
+		free(m->path);
+		free(m->image);
+		free(m);
+		return -ENOMEM;
+	}
+	memcpy(m->image, image, size);
+	m->elf = elf_memory(m->image, size);
+	if (!m->elf || elf_kind(m->elf) != ELF_K_ELF) {
+		if (m->elf)
+			elf_end(m->elf);
+		free(m->path);
+		free(m->image);
+		free(m);
+		return -ENOEXEC;
+	}
+	m->next = s->modules;
+	s->modules = m;
+	return 0;
+}
+
+/* The module's own address (ELF vaddr) for a mapped address. */
+static bool to_vaddr(const struct module *m, const struct sb_map *map,
+		     uint64_t addr, uint64_t *vaddr)
+{
+	uint64_t off = addr - map->start + map->offset;
+	int i;
+
+	for (i = 0; i < m->nloads; i++) {
+		const struct load *l = &m->loads[i];
+
+		if (off >= (l->offset & ~0xfffull) &&
+		    off < l->offset + l->filesz) {
+			*vaddr = off - l->offset + l->vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct symbol *find_symbol(const struct module *m, uint64_t a)
+{
+	size_t lo = 0, hi = m->nsyms, i, stop;
+
+	/* Rightmost symbol starting at or below a ... */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->syms[mid].addr <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ... and the first that really covers it, looking back a little
+	 * for an enclosing symbol; never a neighbour that ends before a. */
+	stop = lo > 16 ? lo - 16 : 0;
+	for (i = lo; i > stop; i--) {
+		const struct symbol *sym = &m->syms[i - 1];
+
+		if (a < sym->addr + sym->size)
+			return sym;
+	}
+	return NULL;
+}
+
+static void find_line(struct sb_syms *s, struct module *m, uint64_t vaddr,
+		      struct sb_symbol_info *out)
+{
+	static char *debuginfo_path = NULL;
+	static const Dwfl_Callbacks callbacks = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.section_address = dwfl_offline_section_address,
+		.debuginfo_path = &debuginfo_path,
+	};
+	Dwfl_Line *line;
+	const char *file;
+	int lineno = 0;
+
+	if (!m->dw_tried) {
+		m->dw_tried = true;
+		if (!m->line_path)
+			return;
+		m->dwfl = dwfl_begin(&callbacks);
+		if (!m->dwfl)
+			return;
+		dwfl_report_begin(m->dwfl);
+		/* Base 0: the module's addresses are its ELF vaddrs. */
+		m->dwmod = dwfl_report_elf(m->dwfl, m->path, m->line_path, -1,
+					   0, false);
+		dwfl_report_end(m->dwfl, NULL, NULL);
+	}
+	if (!m->dwmod)
+		return;
+	line = dwfl_module_getsrc(m->dwmod, vaddr);
+	if (!line)
+		return;
+	file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	if (file && lineno > 0) {
+		out->file = own_string(s, file);
+		out->line = out->file ? lineno : 0;
+	}
+}
+
+static struct sb_symbol_info *cache_slot(struct sb_syms *s, uint64_t key)
+{
+	size_t i;
+
+	if (s->cache_used * 2 >= s->cache_cap) {
+		size_t ncap = s->cache_cap ? s->cache_cap * 2 : 1024, j;
+		struct cache_entry *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (j = 0; j < s->cache_cap; j++) {
+			struct cache_entry *e = &s->cache[j];
+
+			if (!e->key)
+				continue;
+			i = (e->key * 0x9e3779b97f4a7c15ull) >> 20;
+			while (n[i % ncap].key)
+				i++;
+			n[i % ncap] = *e;
+		}
+		free(s->cache);
+		s->cache = n;
+		s->cache_cap = ncap;
+	}
+	i = (key * 0x9e3779b97f4a7c15ull) >> 20;
+	for (;; i++) {
+		struct cache_entry *e = &s->cache[i % s->cache_cap];
+
+		if (e->key == key)
+			return &e->info;
+		if (!e->key) {
+			e->key = key;
+			e->info.addr = UINT64_MAX; /* not filled yet */
+			s->cache_used++;
+			return &e->info;
+		}
+	}
+}
+
+int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
+		   bool exact, struct sb_symbol_info *out)
+{
+	uint64_t key = (addr << 1 | exact) ? (addr << 1 | exact) : 2;
+	struct sb_symbol_info *slot = cache_slot(s, key);
+	const struct sb_map *map;
+	const struct symbol *sym;
+	struct module *m;
+	uint64_t vaddr;
+
+	if (slot && slot->addr == addr) {
+		*out = *slot;
+		return out->module ? 0 : -ENOENT;
+	}
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	map = sb_maps_find(maps, addr);
+	m = map && map->path[0] ? get_module(s, map) : NULL;
+	if (m) {
+		out->module = m->path;
+		out->module_offset = addr - map->start + map->offset;
+		if (!m->failed) {
+			out->build_id = m->build_id[0] ? m->build_id : NULL;
+			if (to_vaddr(m, map, addr, &vaddr)) {
+				out->module_offset = vaddr;
+				sym = find_symbol(m, exact ? vaddr : vaddr - 1);
+				if (sym) {
+					out->function = sym->name;
+					out->offset = vaddr - sym->addr;
+				}
+				if (s->lines)
+					find_line(s, m,
+						  exact ? vaddr : vaddr - 1,
+						  out);
+			}
+		}
+	}
+	if (out->function && strchr(out->function, '@')) {
+		char buf[512];
+
+		snprintf(buf, sizeof(buf), "%s", out->function);
+		buf[strcspn(buf, "@")] = '\0';
+		out->function = own_string(s, buf);
+	}
+	if (slot)
+		*slot = *out;
+	return out->module ? 0 : -ENOENT;
+}
+
+void sb_syms_free(struct sb_syms *s)
+{
+	struct module *m, *next;
+	size_t i;
+
+	if (!s)
+		return;
+	for (m = s->modules; m; m = next) {
+		next = m->next;
+		if (m->dwfl)
+			dwfl_end(m->dwfl);
+		if (m->dbg_elf)
+			elf_end(m->dbg_elf);
+		if (m->elf)
+			elf_end(m->elf);
+		if (m->dbg_fd >= 0 && m->loaded)
+			close(m->dbg_fd);
+		if (m->fd >= 0 && m->loaded)
+			close(m->fd);
+		free(m->image);
+		free(m->line_path);
+		free(m->syms);
+		free(m->path);
+		free(m);
+	}
+	for (i = 0; i < s->nstrings; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->cache);
+	free(s->sysroot);
+	free(s);
+}

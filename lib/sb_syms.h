@@ -1,0 +1,69 @@
+/* sb_syms.h: addresses to function+offset and file:line, cached. */
+#ifndef SB_SYMS_H
+#define SB_SYMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sb_maps.h"
+
+/*
+ * What is known about one code address.  Strings are owned by the
+ * symbolizer and stay valid until sb_syms_free().  Absent facts are NULL
+ * (function, file, module, build_id) or 0 (line).
+ */
+struct sb_symbol_info {
+	uint64_t addr;
+	const char *function; /* NULL: no symbol covers the address */
+	uint64_t offset; /* addr - start of function */
+	const char *file; /* source file from DWARF */
+	int line;
+	const char *module; /* path of the mapped file, or "[vdso]" */
+	uint64_t
+		module_offset; /* address in the module's ELF (for addr2line) */
+	const char *build_id; /* hex, of the module */
+};
+
+struct sb_syms;
+
+/*
+ * A symbolizer for one address space.  pid > 0: a live process, whose
+ * mapped files are opened through /proc/PID/map_files (the very inode it
+ * runs, even when replaced on disk) and whose vDSO is read from its
+ * memory.  sysroot (NULL for "/") is prefixed to paths and debug
+ * directories.  Never contacts debuginfod.  NULL on out-of-memory.
+ */
+struct sb_syms *sb_syms_new(pid_t pid, const char *sysroot);
+
+/*
+ * Give the symbolizer an in-memory ELF image for a mapping that has no file
+ * ("[vdso]" of a core); the buffer is copied.  Returns 0 or -errno.
+ */
+int sb_syms_add_image(struct sb_syms *s, const char *name, const void *image,
+		      size_t size);
+
+/*
+ * Describe addr.  exact is true for an address that is itself the
+ * instruction (frame 0, or the frame a signal interrupted); false for a
+ * return address, which is looked up one byte earlier so that a call at
+ * the very end of a function is not blamed on the next one.  Results are
+ * cached per address.  Returns 0; -ENOENT when no mapping holds addr
+ * (out->module is then NULL); out is always filled.
+ */
+int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
+		   bool exact, struct sb_symbol_info *out);
+
+/* Turn file:line lookups off (they cost the first time per module). */
+void sb_syms_set_lines(struct sb_syms *s, bool enabled);
+
+void sb_syms_free(struct sb_syms *s);
+
+/*
+ * Read the GNU build-id note of an ELF image in memory, as hex into buf
+ * (at least 2 * 64 + 1 bytes).  Returns 0 or -ENOENT.
+ */
+int sb_syms_image_build_id(const void *image, size_t size, char *buf,
+			   size_t bufsize);
+
+#endif
