@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
@@ -201,24 +202,55 @@ void sb_attach_resume_all(struct sb_stop *t, int n)
 	release_signals();
 }
 
+/* A number from /proc/PID/status ("Uid:" gives the real uid). */
+static long status_number(pid_t pid, const char *key)
+{
+	char path[64], buf[4096], *p;
+	size_t klen = strlen(key);
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (sb_read_file(path, buf, sizeof(buf)) < 0 && errno != EFBIG)
+		return -1;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':')
+			return strtol(p + klen + 1, NULL, 10);
+	return -1;
+}
+
 const char *sb_attach_explain(pid_t pid)
 {
 	static char buf[512];
 	char scope[16] = "";
+	long tracer = status_number(pid, "TracerPid");
+	long uid = status_number(pid, "Uid");
 
-	(void)pid;
-	if (sb_read_file("/proc/sys/kernel/yama/ptrace_scope", scope,
-			 sizeof(scope)) > 0 &&
-	    scope[0] != '0') {
+	if (tracer > 0) {
+		char comm[64] = "?", path[64];
+
+		snprintf(path, sizeof(path), "/proc/%ld/comm", tracer);
+		sb_read_file(path, comm, sizeof(comm));
+		comm[strcspn(comm, "\n")] = '\0';
 		snprintf(buf, sizeof(buf),
-			 "ptrace needs the same user and, with "
-			 "kernel.yama.ptrace_scope=%c, CAP_SYS_PTRACE "
-			 "(run as root, or: sysctl kernel.yama.ptrace_scope=0)",
+			 "process %d is already traced by %ld '%s'; a thread "
+			 "has one tracer at a time: detach it first",
+			 (int)pid, tracer, comm);
+	} else if (uid >= 0 && (uid_t)uid != getuid() && geteuid() != 0) {
+		snprintf(buf, sizeof(buf),
+			 "process %d belongs to uid %ld and you are uid %d; "
+			 "ptrace needs the same user or CAP_SYS_PTRACE (run "
+			 "as that user, or as root)",
+			 (int)pid, uid, (int)getuid());
+	} else if (sb_read_file("/proc/sys/kernel/yama/ptrace_scope", scope,
+				sizeof(scope)) > 0 &&
+		   scope[0] != '0') {
+		snprintf(buf, sizeof(buf),
+			 "kernel.yama.ptrace_scope=%c lets only a parent or "
+			 "CAP_SYS_PTRACE trace a process (run as root, or: "
+			 "sysctl kernel.yama.ptrace_scope=0)",
 			 scope[0]);
 	} else {
 		snprintf(buf, sizeof(buf),
-			 "ptrace needs the same user or CAP_SYS_PTRACE; is "
-			 "another debugger (gdb, strace) attached?");
+			 "ptrace needs the same user or CAP_SYS_PTRACE");
 	}
 	return buf;
 }

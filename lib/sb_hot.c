@@ -650,12 +650,16 @@ finish:
 	 * first (when many are equally busy, as in a thread storm, the ones
 	 * we have stacks for are the ones worth showing).
 	 */
+	detect_storm(rep);
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < rep->nthreads && rep->nhot < o->max_hot; i++) {
 			struct sb_hot_thread *t = &rep->threads[i];
 			struct candidate *c = NULL;
 
-			if (t->cpu_pct < o->hot_pct)
+			/* In a storm every thread gets a sliver; those we
+			 * sampled still show what they all do. */
+			if (t->cpu_pct <
+			    (rep->storm && pass == 0 ? 1.0 : o->hot_pct))
 				break;
 			for (s = 0; s < ncand && !c; s++)
 				if (cand[s].tid == t->tid)
@@ -676,7 +680,6 @@ finish:
 				goto out;
 		}
 	}
-	detect_storm(rep);
 	make_verdict(o, rep);
 	if (rep->exited)
 		snprintf(rep->verdict, sizeof(rep->verdict),

@@ -44,7 +44,7 @@ ok() { # ok <status> <name>
 check() {
 	local name=$1
 	shift
-	if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi
+	if "$@" >/dev/null; then ok 0 "$name"; else ok 1 "$name"; fi
 }
 
 # like <name> <text> <extended regex>
@@ -77,13 +77,14 @@ is() {
 	fi
 }
 
-# start_prog <name> [args...]: start a sick program, wait for "ready pid=N",
-# set PROG_PID. Fails the whole test file if it never gets ready.
+# start_prog <name|path> [args...]: start a sick program, wait for its
+# "ready pid=N", set PROG_PID. Bails out if it never gets ready.
 start_prog() {
 	local prog=$1 out i
 	shift
-	out="$SB_TMP/$prog.$$.$RANDOM.out"
-	"$SB_TESTPROGS/$prog" "$@" >"$out" 2>&1 &
+	case $prog in */*) ;; *) prog=$SB_TESTPROGS/$prog ;; esac
+	out="$SB_TMP/${prog##*/}.$$.$RANDOM.out"
+	"$prog" "$@" >"$out" 2>&1 &
 	SB_PIDS="$SB_PIDS $!"
 	PROG_PID=""
 	for i in $(seq 1 200); do
@@ -95,8 +96,8 @@ start_prog() {
 	exit 1
 }
 
-# line_of <file> <marker>: the line number of the first line containing marker
-line_of() { grep -n -- "$2" "$1" | head -1 | cut -d: -f1; }
+# line_of <file> <marker>: the number of the line marked /* marker */
+line_of() { grep -n -F -- "/* $2 */" "$1" | head -1 | cut -d: -f1; }
 
 # thread_tid <pid> <name>: the TID of the thread called name
 thread_tid() {
@@ -113,7 +114,10 @@ thread_tid() {
 # proc_state <pid>: the state letter of every thread, e.g. "SSRS"
 proc_states() { cat /proc/"$1"/task/*/stat 2>/dev/null | sed 's/.*) \(.\).*/\1/' | tr -d '\n'; }
 
+# done_testing: the plan comes last, so a script that dies half-way has
+# none and fails.
 done_testing() {
+	echo "1..$TAP_N"
 	echo "# $TAP_FAILED of $TAP_N failed"
 	[ "$TAP_FAILED" = 0 ]
 }

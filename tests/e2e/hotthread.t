@@ -1,0 +1,239 @@
+#!/bin/bash
+# hotthread end to end: start each sick program, point hotthread at it, and
+# check what it says about the hot thread, in text, JSON and folded form.
+. "$(dirname "$0")/../lib.sh"
+
+TP=$SB_TOP/testprogs
+spin_line=$(line_of "$TP/spin-worker.c" SPIN-LINE)
+vdso_line=$(line_of "$TP/spin-vdso.c" VDSO-LINE)
+
+# --- spin-worker: one named thread spins three calls deep ------------------
+start_prog spin-worker
+pid=$PROG_PID
+hot=$(thread_tid "$pid" worker-2)
+out=$(hotthread -b -p "$pid" 2>"$SB_TMP/err"); rc=$?
+is "spin-worker: exit status 0" "$rc" 0
+verdict=$(sed -n 2p <<<"$out")
+like "verdict names the hot thread and its function" "$verdict" \
+	"^thread $hot 'worker-2' burns (9[0-9]|1[0-9][0-9]|[5-8][0-9]) % CPU \(user\) in spin_inner \(spin-worker.c:$spin_line\)$"
+like "profile shows the call chain" "$out" \
+	"% spin_inner <- spin_middle <- spin_outer <- worker_main"
+like "frames with file:line and module" "$out" \
+	"#1 +0x[0-9a-f]+ spin_middle\+0x[0-9a-f]+ \(spin-worker.c:[0-9]+\) in spin-worker"
+like "table has the hot thread first" "$(sed -n 5p <<<"$out")" \
+	"^ *$hot worker-2 +R "
+like "header says how long the target was stopped" "$(head -1 <<<"$out")" \
+	"target stopped [0-9.]+ ms \([0-9]+ stops, longest [0-9.]+ ms\)"
+is "no complaints on stderr" "$(cat "$SB_TMP/err")" ""
+
+json=$(hotthread -j -p "$pid"); rc=$?
+is "json: exit status 0" "$rc" 0
+check "json: one valid document" jq -e . <<<"$json" >/dev/null
+is "json: tool, version, pid" \
+	"$(jq -r '[.tool, (.version|type), .pid] | join(" ")' <<<"$json")" \
+	"hotthread string $pid"
+is "json: required keys present" \
+	"$(jq -r '[has("interval_s","ncpu","target_stopped_ms","verdict","threads")] | all' <<<"$json")" true
+is "json: hottest thread first" \
+	"$(jq -r '.threads[0] | "\(.tid) \(.name) \(.state)"' <<<"$json")" "$hot worker-2 R"
+check "json: its CPU share is large" \
+	jq -e '.threads[0].cpu_pct > 50 and .threads[0].user_pct > .threads[0].sys_pct' <<<"$json"
+check "json: threads sorted by CPU, descending" \
+	jq -e '[.threads[].cpu_pct] as $c | $c == ($c | sort | reverse)' <<<"$json"
+check "json: the leader's own CPU, not the process total" \
+	jq -e --argjson p "$pid" '.threads[] | select(.tid == $p) | .cpu_pct < 5' <<<"$json"
+check "json: context switch rates per thread" \
+	jq -e '.threads | all(has("vcsw_per_s") and has("ivcsw_per_s"))' <<<"$json"
+check "json: top frame is spin_inner at the spin line" \
+	jq -e --argjson l "$spin_line" '.threads[0].samples[0].stack[0] |
+		.function == "spin_inner" and .line == $l and
+		(.file | endswith("spin-worker.c")) and
+		(.addr | test("^0x[0-9a-f]+$"))' <<<"$json"
+check "json: sample counts add up to -s" \
+	jq -e '([.threads[0].samples[].count] | add) == 20' <<<"$json"
+check "json: idle threads have no samples and were not stopped" \
+	jq -e '[.threads[] | select(.hot | not) | has("samples")] | any | not' <<<"$json"
+check "json: stopped time is reported and small" \
+	jq -e '.target_stopped_ms > 0 and .target_stopped_ms < 1000 and .stops == 20' <<<"$json"
+
+json2=$(hotthread -j -n 2 -d 0.3 -s 5 -p "$pid")
+is "json -n 2: two documents, one per line" "$(wc -l <<<"$json2")" 2
+check "json -n 2: both valid" jq -e -s 'length == 2 and all(.tool == "hotthread")' <<<"$json2"
+
+folded=$(hotthread --folded -p "$pid"); rc=$?
+is "folded: exit status 0" "$rc" 0
+like "folded: outermost first, count last" "$folded" \
+	"^worker-2;.*;worker_main;spin_outer;spin_middle;spin_inner [0-9]+$"
+is "folded: counts add up to the samples" \
+	"$(awk '{ n += $NF } END { print n }' <<<"$folded")" 20
+
+# The target is left running, every thread of it.
+sleep 0.2
+unlike "target not left stopped" "$(proc_states "$pid")" "[tT]"
+t1=$(awk '{ print $14 }' /proc/"$pid"/task/"$hot"/stat)
+sleep 0.3
+t2=$(awk '{ print $14 }' /proc/"$pid"/task/"$hot"/stat)
+check "the hot thread keeps running afterwards" test "$t2" -gt "$t1"
+
+out=$(hotthread -b -p "$hot" 2>"$SB_TMP/err"); rc=$?
+is "a TID is taken for its process: exit 0" "$rc" 0
+like "and said so" "$(cat "$SB_TMP/err")" "$hot is a thread of process $pid"
+
+kill "$pid"
+
+# -C: a name no other process on the machine has.
+uniq=sb-hot-$$
+ln -s "$SB_TESTPROGS/spin-worker" "$SB_TMP/$uniq"
+start_prog "$SB_TMP/$uniq"
+pid=$PROG_PID
+out=$(hotthread -b -C "$uniq" 2>&1); rc=$?
+is "-C name: exit 0" "$rc" 0
+like "-C name finds the process" "$out" "process $pid '$uniq'"
+
+out=$(hotthread -b -d 0.5 2>&1); rc=$?
+is "no -p: exit 0" "$rc" 0
+like "no -p: examines the busiest process" "$out" "examining the busiest process"
+
+# The live view, on a terminal: draws, and q quits.
+out=$( (sleep 2; printf q) | TERM=xterm timeout 20 script -qfec "hotthread -d 0.3 -p $pid" /dev/null); rc=$?
+is "live view: q quits with status 0" "$rc" 0
+like "live view: draws the verdict" "$out" "worker-2' burns"
+kill "$pid"
+
+# --- the stripped -O2 build: module+offset, never a wrong name ------------
+start_prog spin-worker-O2-stripped
+pid=$PROG_PID
+json=$(hotthread -j -p "$pid"); rc=$?
+is "stripped: exit 0" "$rc" 0
+check "stripped: the hot thread is still found" \
+	jq -e '.threads[0].name == "worker-2" and .threads[0].cpu_pct > 50' <<<"$json"
+check "stripped: its own frames have no name (no neighbouring symbol)" \
+	jq -e '[.threads[0].samples[].stack[] | select(.module | endswith("spin-worker-O2-stripped")) | .function] | length > 0 and all(. == null)' <<<"$json"
+check "stripped: the unwind still reaches libc's thread start" \
+	jq -e '[.threads[0].samples[0].stack[].module | select(. != null) | test("libc")] | any' <<<"$json"
+out=$(hotthread -b -p "$pid")
+like "stripped: frames print as module+offset with build-id" "$out" \
+	"spin-worker-O2-stripped\+0x[0-9a-f]+ \(build-id [0-9a-f]{40}\)"
+unlike "stripped: no invented names" "$out" "spin_inner|_init|_start \(|frame_dummy"
+kill "$pid"
+
+# --- spin-syscall: system time --------------------------------------------
+start_prog spin-syscall
+pid=$PROG_PID
+out=$(hotthread -b -p "$pid"); rc=$?
+is "spin-syscall: exit 0" "$rc" 0
+like "spin-syscall: system time named, and the caller in the program" \
+	"$(sed -n 2p <<<"$out")" \
+	"thread [0-9]+ 'syscaller' burns [0-9]+ % CPU \(system\) in read <- burn_in_kernel \(spin-syscall.c:[0-9]+\)"
+check "spin-syscall: sys share above user share" \
+	jq -e '.threads[0] | .name == "syscaller" and .sys_pct > .user_pct' <<<"$(hotthread -j -d 0.5 -p "$pid")"
+kill "$pid"
+
+# --- spin-vdso: stopped inside the vDSO, the walk must get out of it ------
+start_prog spin-vdso
+pid=$PROG_PID
+json=$(hotthread -j -p "$pid"); rc=$?
+is "spin-vdso: exit 0" "$rc" 0
+check "spin-vdso: most samples stop in the vDSO" \
+	jq -e '[.threads[0].samples[] | select(.stack[0].module == "[vdso]") | .count] | add > 10' <<<"$json"
+check "spin-vdso: every vDSO stack continues to poll_clock and clock_loop" \
+	jq -e '[.threads[0].samples[] | select(.stack[0].module == "[vdso]") | [.stack[].function] | index("poll_clock") != null and index("clock_loop") != null] | all' <<<"$json"
+check "spin-vdso: the vDSO frame is named from the vDSO image" \
+	jq -e '[.threads[0].samples[].stack[0] | select(.module == "[vdso]") | .function | test("clock_gettime")] | all' <<<"$json"
+out=$(hotthread -b -p "$pid")
+like "spin-vdso: verdict points at the program's line" "$(sed -n 2p <<<"$out")" \
+	"'clockspin' burns .* poll_clock \(spin-vdso.c:$vdso_line\)"
+kill "$pid"
+start_prog spin-vdso-O2-stripped
+pid=$PROG_PID
+json=$(hotthread -j -p "$pid")
+check "spin-vdso stripped: walks out of the vDSO into the program" \
+	jq -e '[.threads[0].samples[] | select(.stack[0].module == "[vdso]") | [.stack[].module] | map(select(. != null) | endswith("spin-vdso-O2-stripped")) | any] | all' <<<"$json"
+kill "$pid"
+
+# --- thread-storm: too many threads for the CPUs ----------------------------
+start_prog thread-storm
+pid=$PROG_PID
+out=$(hotthread -b -p "$pid"); rc=$?
+is "thread-storm: exit 0" "$rc" 0
+like "thread-storm: verdict says too many threads" "$(sed -n 2p <<<"$out")" \
+	"^too many threads: [0-9]+ threads want to run on [0-9]+ CPUs"
+like "thread-storm: and what they run" "$(sed -n 2p <<<"$out")" \
+	"runs crunch_numbers"
+check "thread-storm: json flags it" \
+	jq -e '.too_many_threads and .contending_threads >= 8' <<<"$(hotthread -j -p "$pid")"
+kill "$pid"
+
+# --- idle: nothing is wrong, and nothing is stopped -------------------------
+start_prog idle
+pid=$PROG_PID
+json=$(hotthread -j -p "$pid"); rc=$?
+is "idle: exit 0" "$rc" 0
+like "idle: no hot thread" "$(jq -r .verdict <<<"$json")" "^no hot thread"
+is "idle: no thread was stopped" "$(jq -r '.stops' <<<"$json")" 0
+kill "$pid"
+
+# --- threads born and dying during the window -------------------------------
+start_prog spin-worker --churn
+pid=$PROG_PID
+out=$(hotthread -b -p "$pid" 2>&1); rc=$?
+is "churn: exit 0" "$rc" 0
+like "churn: the spinner is still found" "$(sed -n 2p <<<"$out")" \
+	"'worker-2' burns .* spin_inner"
+sleep 0.2
+unlike "churn: nothing left stopped" "$(proc_states "$pid")" "[tT]"
+kill "$pid"
+
+# --- the target exits during the window -------------------------------------
+start_prog spin-worker --exit-after 400
+pid=$PROG_PID
+out=$(hotthread -b -d 2 -p "$pid" 2>"$SB_TMP/err"); rc=$?
+is "exit mid-way: status 2" "$rc" 2
+like "exit mid-way: said on stderr" "$(cat "$SB_TMP/err")" \
+	"process $pid exited during the measurement"
+
+# --- permission: another user, and another tracer ---------------------------
+start_prog spin-worker
+pid=$PROG_PID
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$SB_BIN/hotthread" -b -p "$pid" 2>&1); rc=$?
+	is "other user: status 2" "$rc" 2
+	like "other user: says who may ptrace whom" "$out" \
+		"permission denied: process $pid belongs to uid 0 and you are uid [0-9]+; ptrace needs the same user or CAP_SYS_PTRACE"
+else
+	ok 0 "# SKIP other user: needs root and setpriv"
+	ok 0 "# SKIP other user: needs root and setpriv"
+fi
+if command -v strace >/dev/null; then
+	strace -f -p "$pid" -o /dev/null 2>/dev/null &
+	tracer=$!
+	SB_PIDS="$SB_PIDS $tracer"
+	sleep 0.5
+	out=$(hotthread -b -p "$pid" 2>"$SB_TMP/err"); rc=$?
+	is "already traced: status 2 (incomplete)" "$rc" 2
+	like "already traced: the CPU table is still shown" "$out" "worker-2 +R"
+	like "already traced: names the tracer" "$(cat "$SB_TMP/err")" \
+		"already traced by $tracer 'strace'"
+	kill "$tracer"
+else
+	for i in 1 2 3; do ok 0 "# SKIP already traced: no strace"; done
+fi
+kill "$pid"
+
+# --- bad input and usage ------------------------------------------------------
+nopid=4194000
+while [ -e /proc/$nopid ]; do nopid=$((nopid + 1)); done
+out=$(hotthread -b -p $nopid 2>&1); rc=$?
+is "no such process: status 2" "$rc" 2
+is "no such process: message" "$out" "hotthread: no process $nopid"
+out=$(hotthread -b -C no-such-program-xyz 2>&1); rc=$?
+is "no process of that name: status 2" "$rc" 2
+hotthread -d abc -p 1 >/dev/null 2>&1
+is "bad number: status 64" "$?" 64
+hotthread --bogus >/dev/null 2>&1
+is "unknown option: status 64" "$?" 64
+hotthread -h >/dev/null 2>&1
+is "-h: status 0" "$?" 0
+
+done_testing
