@@ -50,7 +50,7 @@ die() {
 
 if [ ! -x "$HT" ] || [ ! -x "$TARGET" ]; then
 	say "bench: building ($HT or $TARGET missing)"
-	make -C "$SB_TOP" >&2 || die "make failed"
+	make -C "$SB_TOP" >&2 || say "bench: make failed; going on if the programs exist"
 fi
 [ -x "$HT" ] || die "no $HT"
 [ -x "$TARGET" ] || die "no $TARGET"
@@ -83,22 +83,38 @@ rm -rf "$RES/out"
 mkdir -p "$RES/out"
 RAW=$RES/runs.tsv
 SUM=$RES/summary.md
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sickbay-bench.XXXXXX") || die "mktemp"
-
-# --- the target ----------------------------------------------------------
-
-TPID=""
-TOUT=$TMP/target.out
+TPID="" TMP=""
 cleanup() {
 	if [ -n "$TPID" ]; then
 		kill -CONT "$TPID" 2>/dev/null
 		kill -KILL "$TPID" 2>/dev/null
 		wait "$TPID" 2>/dev/null
 	fi
-	rm -rf "$TMP"
+	[ -n "$TMP" ] && rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sickbay-bench.XXXXXX") || die "mktemp"
+# Run copies: a rebuild of build/ during the bench (others share it) would
+# otherwise swap the binaries under us, and a target whose executable was
+# replaced leaves eu-stack and gdb without its symbols.
+mkdir -p "$TMP/bin"
+cp "$HT" "$TMP/bin/hotthread" && cp "$TARGET" "$TMP/bin/spin-many" ||
+	die "cannot copy the binaries to $TMP"
+HT_SRC=$HT
+HT=$TMP/bin/hotthread
+TARGET=$TMP/bin/spin-many
+# Which hotthread this was: the tree is shared and changes under us.
+HT_WHAT="$(date -u -r "$HT_SRC" '+%Y-%m-%d %H:%M:%S UTC' 2>/dev/null), sha256 $(sha256sum "$HT" | cut -c1-12)"
+if git -C "$SB_TOP" rev-parse --short HEAD >/dev/null 2>&1; then
+	HT_WHAT="$HT_WHAT, tree $(git -C "$SB_TOP" rev-parse --short HEAD)"
+	[ -n "$(git -C "$SB_TOP" status --porcelain -- lib tools 2>/dev/null)" ] &&
+		HT_WHAT="$HT_WHAT + uncommitted changes in lib/ or tools/"
+fi
+
+# --- the target ----------------------------------------------------------
+
+TOUT=$TMP/target.out
 
 target_alive() {
 	[ -n "$TPID" ] && kill -0 "$TPID" 2>/dev/null &&
@@ -198,12 +214,12 @@ json_spin_sum() {
 }
 
 CRASHES=0
-printf 'id\trep\twall_s\tuser_s\tsys_s\tcpu_s\tmaxrss_kb\trc\tsp_mean_ms\tsp_worst_ms\tsp_longest_ms\tsp_sum_ms\tchains\twaiters\tblocks\tothers\ttool_target_ms\ttool_stops\ttool_longest_ms\ttool_spinsum_ms\tleft_stopped\n' >"$RAW"
+printf 'id\trep\twall_s\tuser_s\tsys_s\tcpu_s\tmaxrss_kb\trc\tsp_mean_ms\tsp_worst_ms\tsp_longest_ms\tsp_sum_ms\tchains\twaiters\tblocks\tothers\ttool_target_ms\ttool_stops\ttool_longest_ms\ttool_spinsum_ms\tleft_stopped\tstops_per_spinner\tsp_per_stop_ms\n' >"$RAW"
 
 # measure <id> <rep>: one timed run with the spinners' stop time around it.
 measure() {
 	local id=$1 rep=$2 out err tf t0 t1 rc sp chk mode
-	local wall user sys cpu rss tt ts tl tsum left
+	local wall user sys cpu rss tt ts tl tsum left nstops per sp_sum
 	out=$RES/out/$id.$rep.txt
 	err=$RES/out/$id.$rep.err
 	tf=$TMP/time
@@ -224,7 +240,9 @@ measure() {
 	sp=$(spin_report)
 	[ -n "$sp" ] || die "no spinner report after $id (run $rep)"
 	printf '%s\n' "$sp" >"$RES/out/$id.$rep.spinners"
-	if [ "$rc" = 124 ]; then
+	if [ "$rc" = 124 ] || { [ "$rc" = 137 ] &&
+		[ $(((t1 - t0) / 1000000000)) -ge "$TMO" ]; }; then
+		# timeout: TERM at the bound (124), KILL 5 s later (137)
 		say "bench: $id (run $rep) timed out after $TMO s"
 	elif [ "$rc" -ge 128 ]; then
 		say "bench: $id (run $rep) crashed (status $rc): $(tail -n 3 "$err")"
@@ -262,10 +280,10 @@ measure() {
 	ht-*)
 		chk=$(awk -v mode=hotthread -v tids="$SPIN_TIDS" \
 			-f "$HERE/stacks.awk" "$out")
-		# "target stopped X ms (N stops, longest Y ms)"
-		tt=$(sed -n 's/.*target stopped \([0-9.]*\) ms (\([0-9]*\) stops, longest \([0-9.]*\) ms).*/\1/p' "$out" | head -n 1)
-		ts=$(sed -n 's/.*target stopped \([0-9.]*\) ms (\([0-9]*\) stops, longest \([0-9.]*\) ms).*/\2/p' "$out" | head -n 1)
-		tl=$(sed -n 's/.*target stopped \([0-9.]*\) ms (\([0-9]*\) stops, longest \([0-9.]*\) ms).*/\3/p' "$out" | head -n 1)
+		# "target stopped X ms [in all] (N stops, longest Y ms)"
+		tt=$(sed -n 's/.*target stopped \([0-9.]*\) ms[^(]*(\([0-9]*\) stops, longest \([0-9.]*\) ms).*/\1/p' "$out" | head -n 1)
+		ts=$(sed -n 's/.*target stopped \([0-9.]*\) ms[^(]*(\([0-9]*\) stops, longest \([0-9.]*\) ms).*/\2/p' "$out" | head -n 1)
+		tl=$(sed -n 's/.*target stopped \([0-9.]*\) ms[^(]*(\([0-9]*\) stops, longest \([0-9.]*\) ms).*/\3/p' "$out" | head -n 1)
 		# "thread TID 'NAME': N samples, stopped X ms in all, ..."
 		tsum=$(awk -v tids="$SPIN_TIDS" '
 			BEGIN { n = split(tids, t, " "); for (i = 1; i <= n; i++) sp[t[i]] = 1 }
@@ -287,9 +305,20 @@ measure() {
 	chk=$(printf '%s\n' "$chk" | sed 's/[a-z]*=//g' | tr ' ' '\t')
 	sp_sum=$(printf '%s' "$sp" | cut -f4)
 	sp=$(printf '%s' "$sp" | cut -f1-3)
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	# Stops each spinner took: hotthread says how many (all candidates,
+	# which strace shows are the spinners); eu-stack and gdb stop once.
+	case $id in
+	ht-*) nstops=$(awk -v s="$ts" -v n="$NSPIN" \
+		'BEGIN { print (s == "-" ? "-" : s / n) }') ;;
+	eu-stack | gdb) nstops=1 ;;
+	*) nstops=- ;;
+	esac
+	per=$(awk -v m="$(printf '%s' "$sp" | cut -f1)" -v n="$nstops" \
+		'BEGIN { if (n == "-" || n + 0 == 0) print "-"; else printf "%.2f", m / n }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$id" "$rep" "$wall" "$user" "$sys" "$cpu" "$rss" "$rc" "$sp" \
-		"$sp_sum" "$chk" "$tt" "$ts" "$tl" "$tsum" "$left" >>"$RAW"
+		"$sp_sum" "$chk" "$tt" "$ts" "$tl" "$tsum" "$left" "$nstops" \
+		"$per" >>"$RAW"
 	say "bench: run $rep $id: wall ${wall} s, cpu ${cpu} s, rss ${rss} KB, spinners (mean, worst, longest ms) $(printf '%s' "$sp" | tr '\t' ' ')"
 }
 
@@ -366,7 +395,11 @@ ratio() { # ratio <a> <b>: a/b as "0.12×"
 	awk -v a="$1" -v b="$2" 'BEGIN {
 		if (a == "-" || b == "-" || b + 0 == 0) { print "n/a"; exit }
 		r = a / b
-		printf (r < 0.1 ? "%.3f×" : r < 10 ? "%.2f×" : "%.0f×"), r }'
+		if (r >= 10) { printf "%.0f×", r; exit }
+		if (r >= 0.1) { printf "%.2f×", r; exit }
+		# two significant digits: 0.093×, 0.00017×
+		d = 2; for (x = r; x < 0.1 && d < 9; x *= 10) d++
+		printf "%." d "f×", r }'
 }
 nruns() { awk -F'\t' -v id="$1" 'NR > 1 && $1 == id' "$RAW" | wc -l; }
 # chains: "3/3 in R/R runs" from the worst run
@@ -377,11 +410,15 @@ chains() {
 	[ "$lo" = - ] && { echo -; return; }
 	all=$(awk -F'\t' -v id="$1" -v k="$NSPIN" \
 		'NR > 1 && $1 == id && $13 == k' "$RAW" | wc -l)
-	echo "$lo/$NSPIN worst; $NSPIN/$NSPIN in $all/$n runs"
+	if [ "$all" = "$n" ]; then
+		echo "$NSPIN/$NSPIN in all $n runs"
+	else
+		echo "$NSPIN/$NSPIN in $all of $n runs (worst $lo/$NSPIN)"
+	fi
 }
 what_stops() {
 	case $1 in
-	ht-*) echo "hot threads only, together, per sample" ;;
+	ht-*) echo "hot threads only, per sample" ;;
 	eu-stack) echo "every thread, one at a time" ;;
 	gdb) echo "whole process, attach to detach" ;;
 	idle) echo "nothing" ;;
@@ -391,35 +428,54 @@ what_stops() {
 {
 	echo "# hotthread vs eu-stack vs gdb: $NTASKS-thread target"
 	echo
-	echo "Target: \`spin-many $NTHREADS $NSPIN\` ($NTASKS threads: $NSPIN spinners" \
-		"hotspin-0..2 in spin_outer→spin_middle→spin_inner, the rest in" \
-		"pthread_cond_wait under blocked_wait). $(nproc) CPUs," \
-		"load average $LOAD_BEFORE before, $LOAD_AFTER after;" \
-		"$(uname -r); $REPS runs of each command, order rotated per run;" \
-		"bench took ${ELAPSED} s. Medians, (min–max) where shown."
+	echo "Target: \`spin-many $NTHREADS $NSPIN\` (a copy of $SB_TESTPROGS/spin-many) ($NTASKS threads: $NSPIN spinners" \
+		"hotspin-0..$((NSPIN - 1)) in spin_outer→spin_middle→spin_inner, one" \
+		"reporter, the rest in pthread_cond_wait under blocked_wait)." \
+		"$(nproc) CPUs, load average $LOAD_BEFORE before, $LOAD_AFTER after;" \
+		"kernel $(uname -r); $REPS runs of each command, order rotated per" \
+		"run; the bench took ${ELAPSED} s. Figures are medians, (min–max)" \
+		"over the runs where shown."
 	echo
-	echo "\"spinner stop\" is measured by each spinner itself" \
-		"(Δwall − Δthread CPU − Δrun-queue wait, between two SIGUSR1):" \
-		"mean over the $NSPIN spinners of each one's total stop during the" \
-		"run, and the longest single stop any spinner saw. CPU = user+sys" \
-		"of the tool. \"chains\" = spinners whose stack shows" \
-		"spin_inner←spin_middle←spin_outer; \"waiters\" = threads shown in" \
-		"blocked_wait."
+	echo "hotthread binary: built $HT_WHAT. Tools: $(eu-stack --version 2>/dev/null | head -n 1 | sed 's/^eu-stack //'), $(gdb --version 2>/dev/null | head -n 1)."
 	echo
-	echo "| command | wall s | CPU s | peak RSS KB | spinner stop ms (mean of $NSPIN) | longest single stop ms | what is stopped | chains | waiters shown | runs |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "- spinner stopped: each spinner measures itself (Δwall − Δthread" \
+		"CPU − Δrun-queue wait, reset and read with SIGUSR1 around the" \
+		"run); mean over the $NSPIN spinners of each one's total stop in the run."
+	echo "- per stop: that total ÷ the stops each spinner took (hotthread:" \
+		"its reported stops ÷ $NSPIN = samples; eu-stack and gdb: 1)."
+	echo "- longest stop: the spinners' own longest single gap. Under CPU" \
+		"contention it also catches a run-queue wait that falls between" \
+		"the spinner's clock reads (see the \"nothing attached\" row), so" \
+		"it is an upper bound; hotthread's own longest stop is in the" \
+		"second table."
+	echo "- CPU = user+sys of the tool; chains = spinners whose stack shows" \
+		"spin_inner←spin_middle←spin_outer; waiters = threads shown in" \
+		"blocked_wait ($((NTASKS - NSPIN - 2)) exist)."
+	echo
+	echo "| command | wall s | CPU s | peak RSS KB | spinner stopped ms | stops per spinner | ms per stop | longest stop ms | what is stopped | chains | waiters shown | runs |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for id in ht-short ht-default eu-stack gdb idle; do
 		[ "$(nruns "$id")" = 0 ] && continue
 		echo "| \`$(label "$id")\` | $(range "$id" wall_s %.2f) |" \
 			"$(range "$id" cpu_s %.2f) | $(fmt %.0f "$(med "$id" maxrss_kb)") |" \
-			"$(range "$id" sp_mean_ms %.1f) | $(range "$id" sp_longest_ms %.1f) |" \
+			"$(range "$id" sp_mean_ms %.1f) | $(fmt %.0f "$(med "$id" stops_per_spinner)") |" \
+			"$(fmt %.2f "$(med "$id" sp_per_stop_ms)") |" \
+			"$(range "$id" sp_longest_ms %.1f) |" \
 			"$(what_stops "$id") | $(chains "$id") |" \
 			"$(fmt %.0f "$(med "$id" waiters)") | $(nruns "$id") |"
 	done
+	bad=$(awk -F'\t' 'NR > 1 && $8 != 0 { n[$1]++; rc[$1] = rc[$1] " " $8 }
+		END { for (k in n) printf "- `%s`: %d run(s) exited with status%s (124: timed out, over 128: killed by a signal)\n", k, n[k], rc[k] }' "$RAW")
+	if [ -n "$bad" ]; then
+		echo
+		echo "**Failed runs** (outputs in out/):"
+		echo
+		echo "$bad"
+	fi
 	echo
-	echo "## Ratios (medians; hotthread ÷ the other tool; below 1 = hotthread better)"
+	echo "## Ratios (medians; hotthread ÷ the other tool; below 1: hotthread better)"
 	echo
-	echo "| hotthread | vs | wall | CPU | peak RSS | spinner stop | longest single stop |"
+	echo "| hotthread | vs | wall | CPU | peak RSS | spinner stopped (total) | ms per stop |"
 	echo "|---|---|---|---|---|---|---|"
 	for h in ht-short ht-default; do
 		for a in eu-stack gdb; do
@@ -429,35 +485,38 @@ what_stops() {
 				"$(ratio "$(med "$h" cpu_s)" "$(med "$a" cpu_s)") |" \
 				"$(ratio "$(med "$h" maxrss_kb)" "$(med "$a" maxrss_kb)") |" \
 				"$(ratio "$(med "$h" sp_mean_ms)" "$(med "$a" sp_mean_ms)") |" \
-				"$(ratio "$(med "$h" sp_longest_ms)" "$(med "$a" sp_longest_ms)") |"
+				"$(ratio "$(med "$h" sp_per_stop_ms)" "$(med "$a" sp_per_stop_ms)") |"
 		done
 	done
 	echo
 	for h in ht-short ht-default; do
 		if [ "$h" = ht-short ]; then win=$SHORT_D; else win=$DEFAULT_D; fi
+		line="- \`$(label "$h")\`:"
 		for a in eu-stack gdb; do
 			[ "$(nruns "$a")" = 0 ] && continue
-			echo "- $(label "$h"): wall is $(ratio "$(med "$h" wall_s)" "$(med "$a" wall_s)")" \
-				"$a's, CPU $(ratio "$(med "$h" cpu_s)" "$(med "$a" cpu_s)")" \
-				"$a's, spinner stop $(ratio "$(med "$h" sp_mean_ms)" "$(med "$a" sp_mean_ms)") $a's."
+			line="$line wall $(ratio "$(med "$h" wall_s)" "$(med "$a" wall_s)") $a's, CPU $(ratio "$(med "$h" cpu_s)" "$(med "$a" cpu_s)") $a's, spinners stopped $(ratio "$(med "$h" sp_mean_ms)" "$(med "$a" sp_mean_ms)") as long as by $a;"
 		done
-		echo "- $(label "$h"): of its $(fmt %.2f "$(med "$h" wall_s)") s wall," \
-			"$win s is the measuring window it waits out (-d);" \
-			"the rest, $(awk -v w="$(med "$h" wall_s)" -v d="$win" \
-				'BEGIN { printf "%.2f", w - d }') s, is work" \
-			"(start, reading $NTASKS threads' /proc twice, stopping and" \
-			"unwinding the hot threads, symbols, output) and waiting for a CPU."
+		echo "$line of its $(fmt %.2f "$(med "$h" wall_s)") s wall," \
+			"$win s is the measuring window it waits out (-d), the other" \
+			"$(awk -v w="$(med "$h" wall_s)" -v d="$win" \
+				'BEGIN { printf "%.2f", w - d }') s are work (start, three" \
+			"passes over $NTASKS threads' /proc files, stopping and" \
+			"unwinding the hot threads, symbols and source lines, output)" \
+			"and waiting for a CPU ($(fmt %.2f "$(med "$h" cpu_s)") s CPU)."
 	done
 	echo
 	echo "## hotthread's own account of its stops vs the spinners'"
 	echo
-	echo "Tool figures from its report: text header (\`-b\`) and JSON" \
-		"\`target_stopped_ms\` / \`max_stop_ms\` / \`stops\` (\`-j\`)," \
-		"per-spinner \`stopped_ms\` summed over the $NSPIN spinners." \
-		"target_stopped_ms counts the span in which at least one thread was" \
-		"stopped, per sample; the spinners' sum counts each thread's stop."
+	echo "Tool figures from its report: the text header (\`-b\`) and the JSON" \
+		"\`target_stopped_ms\` / \`max_stop_ms\` / \`stops\` (\`-j\`); Σ" \
+		"stopped_ms = its per-thread stopped ms summed over the $NSPIN" \
+		"spinners, next to the sum the spinners measured. hotthread times" \
+		"a stop from when it sees it (waitpid) to its PTRACE_DETACH; the" \
+		"spinners from when they stop to when they may run again, so" \
+		"their figure also holds the time hotthread itself waits for a" \
+		"CPU while a thread is stopped."
 	echo
-	echo "| command | tool: target_stopped_ms | tool: Σ spinners' stopped_ms | spinners measured: Σ stopped ms | tool: max_stop_ms | spinners measured: longest stop ms | tool: stops | wall s | CPU s | chains | runs |"
+	echo "| command | target_stopped_ms | Σ stopped_ms (tool) | Σ stopped ms (spinners) | max_stop_ms (tool) | longest stop ms (spinners) | stops | wall s | CPU s | chains | runs |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for id in ht-short ht-short-json ht-default ht-default-json; do
 		[ "$(nruns "$id")" = 0 ] && continue
@@ -472,24 +531,42 @@ what_stops() {
 	echo
 	echo "| target | measured | met |"
 	echo "|---|---|---|"
+	met() { awk -v v="$1" -v b="$2" 'BEGIN { print (v != "-" && v + 0 <= b + 0) ? "yes" : "no" }'; }
+	worst() { stats "$1" "$2" | cut -d' ' -f3; }
 	w=$(med ht-short wall_s)
 	c=$(med ht-short cpu_s)
-	l=$(med ht-short sp_longest_ms)
-	lmax=$(stats ht-short sp_longest_ms | cut -d' ' -f3)
-	met() { awk -v v="$1" -v b="$2" 'BEGIN { print (v != "-" && v + 0 <= b + 0) ? "yes" : "no" }'; }
-	echo "| hot threads' stacks in ≤ 0.5 s wall (\`-d $SHORT_D\`) | $(fmt %.2f "$w") s median | $(met "$w" 0.5) |"
-	echo "| ≤ 0.1 s CPU (\`-d $SHORT_D\`) | $(fmt %.2f "$c") s median | $(met "$c" 0.1) |"
-	echo "| each hot thread stopped ≤ 5 ms per sample (spinners' longest single stop, \`-d $SHORT_D\`) | $(fmt %.2f "$l") ms median, $(fmt %.2f "$lmax") ms worst run | $(met "$l" 5) (worst run: $(met "$lmax" 5)) |"
-	lmd=$(med ht-default sp_longest_ms)
-	lmdx=$(stats ht-default sp_longest_ms | cut -d' ' -f3)
-	echo "| same, default \`-b -p PID\` (20 samples) | $(fmt %.2f "$lmd") ms median, $(fmt %.2f "$lmdx") ms worst run | $(met "$lmd" 5) (worst run: $(met "$lmdx" 5)) |"
+	echo "| stacks of the hot threads in ≤ 0.5 s wall (\`-d $SHORT_D\`) | $(fmt %.2f "$w") s | $(met "$w" 0.5) |"
+	echo "| ≤ 0.1 s CPU (\`-d $SHORT_D\`) | $(fmt %.2f "$c") s | $(met "$c" 0.1) |"
+	for h in ht-short ht-default; do
+		p=$(med "$h" sp_per_stop_ms)
+		tl=$(med "$h" tool_longest_ms)
+		tlx=$(worst "$h" tool_longest_ms)
+		sl=$(med "$h" sp_longest_ms)
+		slx=$(worst "$h" sp_longest_ms)
+		echo "| each hot thread stopped ≤ 5 ms per sample (\`$(label "$h")\`) |" \
+			"$(fmt %.2f "$p") ms per stop (spinners' total ÷ stops);" \
+			"longest stop by hotthread's clock $(fmt %.2f "$tl") ms" \
+			"(worst run $(fmt %.2f "$tlx") ms); spinners' longest gap" \
+			"$(fmt %.2f "$sl") ms (worst run $(fmt %.2f "$slx") ms, an upper bound) |" \
+			"on average $(met "$p" 5); longest by hotthread $(met "$tl" 5)" \
+			"(worst run $(met "$tlx" 5)); by the spinners $(met "$sl" 5)" \
+			"(worst run $(met "$slx" 5)) |"
+	done
 	if [ "$SEIZE_SHORT" != - ]; then
-		echo "| idle threads never stopped (strace: distinct TIDs given to PTRACE_SEIZE, one run each) | $SEIZE_SHORT (\`-d $SHORT_D\`), $SEIZE_DEFAULT (default); all of them spinners: $SEIZE_OK_SHORT / $SEIZE_OK_DEFAULT | $([ "$SEIZE_OK_SHORT" = yes ] && [ "$SEIZE_OK_DEFAULT" = yes ] && [ "$SEIZE_SHORT" -le "$NSPIN" ] && [ "$SEIZE_DEFAULT" -le "$NSPIN" ] && echo yes || echo no) |"
+		okall=no
+		[ "$SEIZE_OK_SHORT" = yes ] && [ "$SEIZE_OK_DEFAULT" = yes ] &&
+			[ "$SEIZE_SHORT" -le "$NSPIN" ] &&
+			[ "$SEIZE_DEFAULT" -le "$NSPIN" ] && okall=yes
+		echo "| idle threads never stopped (strace: distinct TIDs given to" \
+			"PTRACE_SEIZE, one run each) | $SEIZE_SHORT (\`-d $SHORT_D\`)," \
+			"$SEIZE_DEFAULT (default), of $NTASKS threads; all of them" \
+			"spinners: $SEIZE_OK_SHORT / $SEIZE_OK_DEFAULT | $okall |"
 	else
 		echo "| idle threads never stopped | strace not available | - |"
 	fi
 	echo
-	echo "Raw runs: \`bench/results/runs.tsv\`; outputs: \`bench/results/out/\`."
+	echo "Raw runs: \`${RES#"$SB_TOP"/}/runs.tsv\`; tool outputs and" \
+		"spinner reports: \`${RES#"$SB_TOP"/}/out/\`."
 } >"$SUM"
 cat "$SUM"
 

@@ -19,6 +19,7 @@ struct sb_hot {
 	struct sb_thread_list prev; /* the end of the last window */
 	bool have_prev;
 	pid_t *last_hot; /* hot in the last window */
+	int no_stacks; /* -EACCES: we may not read its memory */
 	int nlast_hot;
 };
 
@@ -43,6 +44,12 @@ int sb_hot_open(pid_t pid, struct sb_hot **out)
 		return -ENOMEM;
 	h->pid = pid;
 	err = sb_maps_read(pid, &h->maps);
+	if (err == -EACCES || err == -EPERM) {
+		/* Another user's process: its threads' CPU is public, its
+		 * memory and stacks are not.  Measure what we may. */
+		h->no_stacks = err;
+		err = 0;
+	}
 	if (err)
 		goto free_h;
 	h->syms = sb_syms_new(pid, NULL);
@@ -90,7 +97,7 @@ static void refresh_maps(struct sb_hot *h)
 {
 	struct sb_maps fresh;
 
-	if (sb_maps_read(h->pid, &fresh))
+	if (h->no_stacks || sb_maps_read(h->pid, &fresh))
 		return;
 	if (maps_equal(&fresh, &h->maps)) {
 		sb_maps_free(&fresh);
@@ -137,25 +144,35 @@ static double oncpu_share(const struct sb_thread_stat *a,
 	       hz / secs * 100.0;
 }
 
+struct probe_share {
+	pid_t tid;
+	double cpu; /* % of the probe on a CPU */
+	double wants; /* % on a CPU or waiting for one */
+};
+
 static int cmp_share(const void *x, const void *y)
 {
-	const double *a = x, *b = y;
+	const struct probe_share *a = x, *b = y;
 
-	return (a[1] < b[1]) - (a[1] > b[1]);
+	return (a->cpu < b->cpu) - (a->cpu > b->cpu);
 }
 
 /*
  * Which threads to sample: those hot during a short probe at the start of
- * the window, and those hot in the last window.
+ * the window, and those hot in the last window.  When many more threads
+ * want a CPU than there are CPUs, each gets a sliver and none looks hot:
+ * then the busiest of those runnable threads are sampled, to show what
+ * they all do.  Idle threads never are.
  */
 static int pick_candidates(struct sb_hot *h, const struct sb_hot_opts *o,
 			   const struct sb_thread_list *probe,
 			   struct candidate **out)
 {
 	double secs = (double)(probe->when_ns - h->prev.when_ns) / 1e9;
-	double(*share)[2] = calloc(probe->n + 1, sizeof(*share));
+	double hz = (double)sb_proc_clk_tck(), threshold = o->hot_pct;
+	struct probe_share *share = calloc(probe->n + 1, sizeof(*share));
 	struct candidate *c = calloc((size_t)o->max_hot * 2 + 1, sizeof(*c));
-	int n = 0, i, j;
+	int n = 0, i, j, contending = 0;
 	size_t k;
 
 	if (!share || !c) {
@@ -163,21 +180,32 @@ static int pick_candidates(struct sb_hot *h, const struct sb_hot_opts *o,
 		free(c);
 		return -ENOMEM;
 	}
-	for (k = 0; k < probe->n; k++) {
+	for (k = 0; k < probe->n && secs > 0; k++) {
 		const struct sb_thread_stat *a =
 			sb_thread_list_find(&h->prev, probe->v[k].tid);
+		const struct sb_thread_stat *b = &probe->v[k];
+		bool same = a && a->starttime == b->starttime;
 
-		share[k][0] = probe->v[k].tid;
-		share[k][1] = secs > 0 ?
-				      oncpu_share(a, &probe->v[k], secs,
-						  (double)sb_proc_clk_tck()) :
-				      0;
+		share[k].tid = b->tid;
+		share[k].cpu = oncpu_share(a, b, secs, hz);
+		share[k].wants = share[k].cpu;
+		if (b->has_schedstat && (!a || a->has_schedstat))
+			share[k].wants += (double)(b->runwait_ns -
+						   (same ? a->runwait_ns : 0)) /
+					  1e9 / secs * 100.0;
+		if (share[k].wants > 100.0)
+			share[k].wants = 100.0;
+		if (share[k].wants >= 50.0)
+			contending++;
 	}
+	if (contending >= 2 * sb_proc_ncpu() && contending >= 4)
+		threshold = 0.5;
 	qsort(share, probe->n, sizeof(*share), cmp_share);
 	for (k = 0; k < probe->n && n < o->max_hot; k++)
-		if (share[k][1] >= o->hot_pct)
-			c[n++].tid = (pid_t)share[k][0];
-	for (i = 0; i < h->nlast_hot && n < o->max_hot * 2; i++) {
+		if (share[k].cpu >= threshold &&
+		    (threshold == o->hot_pct || share[k].wants >= 50.0))
+			c[n++].tid = share[k].tid;
+	for (i = 0; i < h->nlast_hot && n < o->max_hot; i++) {
 		for (j = 0; j < n && c[j].tid != h->last_hot[i]; j++)
 			;
 		if (j == n && sb_thread_list_find(probe, h->last_hot[i]))
@@ -216,38 +244,38 @@ static void free_candidates(struct candidate *c, int n)
 }
 
 /*
- * One sample: stop the candidates together, unwind each and let it go at
- * once; only raw addresses are taken while a thread is stopped.
+ * One sample: each candidate in turn is stopped, unwound and let go, so
+ * that none waits while another is unwound; only raw addresses are taken
+ * while a thread is stopped.  Returns 0, or -EPERM when ptrace is refused.
  */
 static int take_sample(struct sb_hot *h, const struct sb_hot_opts *o,
 		       struct candidate *c, int n, struct sb_hot_report *rep)
 {
-	struct sb_stop stops[64];
-	uint64_t first = UINT64_MAX, last;
-	int i, r, m = n < 64 ? n : 64;
+	int i, r, gone = 0;
 
-	for (i = 0; i < m; i++)
-		stops[i].tid = c[i].tid;
-	r = sb_attach_stop(stops, m, 200);
-	if (r < 0)
-		return r;
-	for (i = 0; i < m; i++) {
+	for (i = 0; i < n; i++) {
 		struct candidate *ci = &c[i];
-		enum sb_stack_end end;
+		struct sb_stop stop = { .tid = ci->tid };
+		enum sb_stack_end end = SB_STACK_END_ERROR;
 		double ms;
-		int len;
+		int len = 0;
 
-		if (!stops[i].stopped)
+		r = sb_attach_stop(&stop, 1, 200);
+		if (r == -EPERM)
+			return r;
+		if (r == -ESRCH)
+			gone++;
+		if (stop.stopped)
+			len = sb_unwind_thread(
+				h->unw, ci->tid,
+				ci->frames + (size_t)ci->nsamples *
+						     (size_t)o->max_depth,
+				o->max_depth, &end);
+		sb_attach_resume_all(&stop, 1);
+		if (!stop.stopped_ns)
 			continue;
-		len = sb_unwind_thread(h->unw, ci->tid,
-				       ci->frames +
-					       (size_t)ci->nsamples *
-						       (size_t)o->max_depth,
-				       o->max_depth, &end);
-		sb_attach_resume(&stops[i]);
-		if (stops[i].t_stop_ns < first)
-			first = stops[i].t_stop_ns;
-		ms = (double)stops[i].stopped_ns / 1e6;
+		ms = (double)stop.stopped_ns / 1e6;
+		rep->target_stopped_ms += ms;
 		ci->stopped_ms += ms;
 		if (ms > ci->max_stop_ms)
 			ci->max_stop_ms = ms;
@@ -260,11 +288,7 @@ static int take_sample(struct sb_hot *h, const struct sb_hot_opts *o,
 		ci->ends[ci->nsamples] = end;
 		ci->nsamples++;
 	}
-	sb_attach_resume_all(stops, m);
-	last = sb_now_ns();
-	if (first != UINT64_MAX)
-		rep->target_stopped_ms += (double)(last - first) / 1e6;
-	return 0;
+	return gone == n ? -ESRCH : 0;
 }
 
 static void fill_thread(const struct sb_thread_stat *a,
@@ -292,6 +316,8 @@ static void fill_thread(const struct sb_thread_stat *a,
 		du = 1;
 	t->user_pct = t->cpu_pct * (double)du / (double)(du + ds);
 	t->sys_pct = t->cpu_pct - t->user_pct;
+	if (t->sys_pct < 0)
+		t->sys_pct = 0;
 	if (b->has_ctxsw && (!a || a->has_ctxsw)) {
 		t->vcsw_per_s = (double)(b->vcsw - (same ? a->vcsw : 0)) / secs;
 		t->ivcsw_per_s =
@@ -301,6 +327,10 @@ static void fill_thread(const struct sb_thread_stat *a,
 		t->runwait_pct =
 			(double)(b->runwait_ns - (same ? a->runwait_ns : 0)) /
 			1e9 / secs * 100.0;
+	/* The kernel adds a wait to run_delay when the wait ends, so one
+	 * that began before the window can land in it whole. */
+	if (t->runwait_pct > 100.0 - t->cpu_pct)
+		t->runwait_pct = t->cpu_pct < 100.0 ? 100.0 - t->cpu_pct : 0;
 }
 
 static int cmp_cpu(const void *x, const void *y)
@@ -321,8 +351,9 @@ static bool same_frame(const struct sb_hot_frame *a,
 		return strcmp(a->sym.function, b->sym.function) == 0;
 	if (a->sym.function || b->sym.function)
 		return false;
-	return a->sym.module_offset == b->sym.module_offset &&
-	       a->sym.addr == b->sym.addr;
+	if (a->sym.function_start)
+		return a->sym.function_start == b->sym.function_start;
+	return a->sym.addr == b->sym.addr;
 }
 
 static int cmp_group(const void *x, const void *y)
@@ -444,6 +475,9 @@ static void where_clause(const struct sb_hot_thread *t, const char *arrow,
 	}
 	g = &t->groups[0];
 	lf = sb_hot_group_user_frame(g);
+	/* A line deep in libc (start_thread) says nothing of the program. */
+	if (lf && lf - g->frames > 1 && system_module(lf->sym.module))
+		lf = NULL;
 	leaf = sb_report_frame_name(&g->frames[0].sym, name, sizeof(name));
 	if (!lf) {
 		snprintf(buf, size, " in %s", leaf);
@@ -556,6 +590,8 @@ int sb_hot_measure(struct sb_hot *h, const struct sb_hot_opts *o,
 	double hz = (double)sb_proc_clk_tck(), secs, probe_s;
 	uint64_t t0, span, start;
 	int ncand = 0, err, i, s, pass;
+	/* -k 0 turns stacks off, not the verdict. */
+	int max_hot = o->max_hot > 0 ? o->max_hot : 3;
 	size_t k;
 
 	memset(rep, 0, sizeof(*rep));
@@ -582,7 +618,9 @@ int sb_hot_measure(struct sb_hot *h, const struct sb_hot_opts *o,
 		rep->exited = true;
 		goto finish;
 	}
-	if (!err && !rep->interrupted && o->samples > 0 && o->max_hot > 0) {
+	rep->err_ptrace = h->no_stacks;
+	rep->sampling_off = o->samples == 0 || o->max_hot == 0;
+	if (!err && !rep->interrupted && !rep->sampling_off && !h->no_stacks) {
 		ncand = pick_candidates(h, o, &probe, &cand);
 		if (ncand < 0) {
 			err = ncand;
@@ -652,7 +690,7 @@ finish:
 	 */
 	detect_storm(rep);
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < rep->nthreads && rep->nhot < o->max_hot; i++) {
+		for (i = 0; i < rep->nthreads && rep->nhot < max_hot; i++) {
 			struct sb_hot_thread *t = &rep->threads[i];
 			struct candidate *c = NULL;
 

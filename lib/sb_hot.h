@@ -78,9 +78,11 @@ struct sb_hot_report {
 	double storm_ivcsw_per_s, storm_runwait_pct;
 	char verdict[768];
 	/* Trouble met on the way: the report is then incomplete. */
-	int err_ptrace; /* -errno of a failed stop (EPERM) */
+	/* -EPERM: ptrace refused; -EACCES: its memory is not ours to read */
+	int err_ptrace;
 	bool exited; /* the process exited during the window */
 	bool interrupted; /* the window was cut short */
+	bool sampling_off; /* -s 0 or -k 0: no stacks asked for */
 };
 
 struct sb_hot;

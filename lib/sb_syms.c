@@ -537,6 +537,48 @@ int sb_syms_add_image(struct sb_syms *s, const char *name, const void *image,
 	return 0;
 }
 
+/*
+ * The start of the function holding vaddr, from the binary-search table in
+ * .eh_frame_hdr: stripped files keep it.  The table gives where each FDE
+ * begins; the entry at or below vaddr is taken without parsing the FDE's
+ * extent, which is enough to group and never used as a name.  0: unknown.
+ */
+static uint64_t fde_start(struct module *m, uint64_t vaddr)
+{
+	Elf_Scn *scn = find_section(m->elf, ".eh_frame_hdr", SHT_PROGBITS);
+	const unsigned char *hdr;
+	GElf_Shdr sh;
+	Elf_Data *d;
+	uint32_t count;
+	size_t lo = 0, hi;
+	int32_t loc;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) ||
+	    d->d_size < 12)
+		return 0;
+	hdr = d->d_buf;
+	/* version 1, count udata4, table of datarel sdata4 pairs */
+	if (hdr[0] != 1 || hdr[2] != 0x03 || hdr[3] != 0x3b)
+		return 0;
+	memcpy(&count, hdr + 8, 4);
+	if (count == 0 || (d->d_size - 12) / 8 < count)
+		return 0;
+	hi = count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		memcpy(&loc, hdr + 12 + mid * 8, 4);
+		if (sh.sh_addr + (uint64_t)(int64_t)loc <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return 0;
+	memcpy(&loc, hdr + 12 + (lo - 1) * 8, 4);
+	return sh.sh_addr + (uint64_t)(int64_t)loc;
+}
+
 /* The module's own address (ELF vaddr) for a mapped address. */
 static bool to_vaddr(const struct module *m, const struct sb_map *map,
 		     uint64_t addr, uint64_t *vaddr)
@@ -688,6 +730,10 @@ int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 				if (sym) {
 					out->function = sym->name;
 					out->offset = vaddr - sym->addr;
+					out->function_start = sym->addr;
+				} else {
+					out->function_start = fde_start(
+						m, exact ? vaddr : vaddr - 1);
 				}
 				if (s->lines)
 					find_line(s, m,

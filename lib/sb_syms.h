@@ -15,14 +15,24 @@
  */
 struct sb_symbol_info {
 	uint64_t addr;
-	const char *function; /* NULL: no symbol covers the address */
-	uint64_t offset; /* addr - start of function */
-	const char *file; /* source file from DWARF */
+	/* NULL: no symbol covers the address */
+	const char *function;
+	/* addr - start of function */
+	uint64_t offset;
+	/* Where the function starts, as a module address: from the symbol,
+	 * or from the unwind table (.eh_frame_hdr) when there is no symbol,
+	 * so that unnamed frames of one function still group together;
+	 * 0 when unknown. */
+	uint64_t function_start;
+	/* source file and line from DWARF */
+	const char *file;
 	int line;
-	const char *module; /* path of the mapped file, or "[vdso]" */
-	uint64_t
-		module_offset; /* address in the module's ELF (for addr2line) */
-	const char *build_id; /* hex, of the module */
+	/* path of the mapped file, or "[vdso]" */
+	const char *module;
+	/* address in the module's ELF, for addr2line -e module */
+	uint64_t module_offset;
+	/* hex, of the module */
+	const char *build_id;
 };
 
 struct sb_syms;

@@ -18,9 +18,9 @@
  * itself shows a few % of CPU, mostly system time.
  *
  * With --exit-after MS, the process exits with status 0 MS milliseconds
- * after it printed "ready", so the target vanishes while the tool samples.  The tool
- * must say that the process went away (no crash, no hang, nothing left
- * stopped).
+ * after it printed "ready", so the target vanishes while the tool samples.
+ * The tool must say that the process went away (no crash, no hang, nothing
+ * left stopped).
  *
  * The program prints "ready pid=<n>" once every thread has named itself and
  * reached its state, then waits until it is killed.

@@ -16,14 +16,16 @@
  *
  * The program prints "ready pid=<n>" once every thread has named itself and
  * started computing, and the main thread sleeps; then it waits until it is
- * killed.  With thousands of threads, "ready" takes a few seconds: each
- * thread must get a CPU once to start computing.
+ * killed.  With thousands of threads, "ready" can take seconds: each thread
+ * must get a CPU once to start computing (4096 threads on 2 busy CPUs: 1 to
+ * 45 s here).
  */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,7 +144,10 @@ static void wait_for_main_pause(void)
 /*
  * Pure computation: no system calls, no locks, no writes outside this
  * thread's own cache line, so the only reason a storm thread stops running
- * is preemption.
+ * is preemption.  Before the loop, one sched_yield lets the threads that
+ * have not started yet have a CPU now rather than after a full time slice
+ * of every thread ahead of them: with 1024 threads, "ready" comes after
+ * about 0.2 s instead of 6 s.
  */
 __attribute__((noinline, noipa)) static void crunch_numbers(struct storm *s)
 {
@@ -150,6 +155,7 @@ __attribute__((noinline, noipa)) static void crunch_numbers(struct storm *s)
 
 	if (atomic_fetch_add(&crunching, 1) + 1 == nthreads)
 		say_ready();
+	sched_yield();
 	for (;;) {
 		/* xorshift64 */
 		x ^= x << 13;

@@ -84,6 +84,7 @@ start_prog() {
 	shift
 	case $prog in */*) ;; *) prog=$SB_TESTPROGS/$prog ;; esac
 	out="$SB_TMP/${prog##*/}.$$.$RANDOM.out"
+	: >"$out"
 	"$prog" "$@" >"$out" 2>&1 &
 	SB_PIDS="$SB_PIDS $!"
 	PROG_PID=""

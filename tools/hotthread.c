@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sb_attach.h"
 #include "sb_hot.h"
 #include "sb_proc.h"
 #include "sb_report.h"
+#include "sb_util.h"
 
 #define EXIT_TROUBLE 2
 #define EXIT_USAGE 64
@@ -83,6 +85,18 @@ static double parse_number(const char *s, double min, double max,
 	return v;
 }
 
+static long parse_integer(const char *s, long min, long max, const char *what)
+{
+	double v = parse_number(s, (double)min, (double)max, what);
+
+	if (v != (double)(long)v) {
+		warnx("bad %s '%s': want a whole number", what, s);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	return (long)v;
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -115,22 +129,24 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 				parse_number(optarg, 0.05, 3600, "delay");
 			break;
 		case 'n':
-			o->count = (long)parse_number(optarg, 1, 1e9, "count");
+			o->count =
+				parse_integer(optarg, 1, 1000000000, "count");
 			o->count_set = true;
 			break;
 		case 'k':
-			o->max_hot = (int)parse_number(optarg, 0, 64,
-						       "hot thread count");
+			o->max_hot = (int)parse_integer(optarg, 0, 64,
+							"hot thread count");
 			break;
 		case 's':
-			o->samples = (int)parse_number(optarg, 0, 1000,
-						       "sample count");
+			o->samples = (int)parse_integer(optarg, 0, 1000,
+							"sample count");
 			break;
 		case 'F':
 			o->folded = true;
 			break;
 		case 'p':
-			o->pid = (pid_t)parse_number(optarg, 1, 1 << 22, "pid");
+			o->pid =
+				(pid_t)parse_integer(optarg, 1, 1 << 22, "pid");
 			break;
 		case 'C':
 			o->name = optarg;
@@ -221,6 +237,19 @@ static pid_t resolve_target(const struct opts *o)
 	}
 }
 
+static const char *not_sampled_why(const struct sb_hot_report *r)
+{
+	if (r->err_ptrace == -EACCES)
+		return "its memory may not be read";
+	if (r->err_ptrace)
+		return "ptrace was refused";
+	if (r->sampling_off)
+		return "sampling is off: -s 0 or -k 0";
+	if (r->exited)
+		return "the process exited";
+	return "it became hot after the window's first probe";
+}
+
 /* Plain text: the verdict first, then the evidence. */
 static void print_text(FILE *f, const struct sb_hot_report *r, int rows,
 		       bool color)
@@ -230,28 +259,28 @@ static void print_text(FILE *f, const struct sb_hot_report *r, int rows,
 	char name[256], fl[256];
 	int i, g, k, shown;
 
+	fprintf(f, "%s%s%s\n", bold, r->verdict, off);
+	fprintf(f, "process %d '%s': %d threads on %ld CPUs over %.2f s\n",
+		(int)r->pid, r->comm, r->nthreads, r->ncpu, r->interval_s);
 	fprintf(f,
-		"hotthread: process %d '%s', %d threads, %ld CPUs, "
-		"window %.2f s, target stopped %.1f ms (%d stops, longest "
-		"%.2f ms)\n",
-		(int)r->pid, r->comm, r->nthreads, r->ncpu, r->interval_s,
+		"target stopped %.1f ms in all (%d stops, longest %.2f ms)\n\n",
 		r->target_stopped_ms, r->stops, r->max_stop_ms);
-	fprintf(f, "%s%s%s\n\n", bold, r->verdict, off);
-	fprintf(f, "%7s %-15s %1s %6s %5s %5s %7s %7s %5s %3s\n", "TID", "NAME",
-		"S", "CPU%", "USR%", "SYS%", "VCSW/s", "IVCSW/s", "WAIT%",
-		"CPU");
+	fprintf(f, "  %7s %-15s %1s %6s %5s %5s %7s %7s %5s %3s\n", "TID",
+		"NAME", "S", "CPU%", "USR%", "SYS%", "VCSW/s", "IVCSW/s",
+		"WAIT%", "CPU");
 	shown = r->nthreads < rows ? r->nthreads : rows;
 	for (i = 0; i < shown; i++) {
 		const struct sb_hot_thread *t = &r->threads[i];
 
 		fprintf(f,
-			"%7d %-15s %c %6.1f %5.1f %5.1f %7.1f %7.1f %5.1f %3d\n",
-			(int)t->tid, t->name, t->state, t->cpu_pct, t->user_pct,
-			t->sys_pct, t->vcsw_per_s, t->ivcsw_per_s,
-			t->runwait_pct, t->processor);
+			"%c %7d %-15s %c %6.1f %5.1f %5.1f %7.1f %7.1f %5.1f %3d\n",
+			t->hot ? '*' : ' ', (int)t->tid, t->name, t->state,
+			t->cpu_pct, t->user_pct, t->sys_pct, t->vcsw_per_s,
+			t->ivcsw_per_s, t->runwait_pct, t->processor);
 	}
 	if (shown < r->nthreads)
-		fprintf(f, "(%d more threads, each at or below %.1f %% CPU)\n",
+		fprintf(f,
+			"  (%d more threads, each at or below %.1f %% CPU)\n",
 			r->nthreads - shown, r->threads[shown].cpu_pct);
 	for (i = 0; i < r->nthreads; i++) {
 		const struct sb_hot_thread *t = &r->threads[i];
@@ -260,11 +289,7 @@ static void print_text(FILE *f, const struct sb_hot_report *r, int rows,
 			continue;
 		fprintf(f, "\nthread %d '%s': ", (int)t->tid, t->name);
 		if (!t->nsamples) {
-			fprintf(f, "not sampled (%s)\n",
-				r->err_ptrace ? "ptrace was refused" :
-				r->exited     ? "the process exited" :
-						"it became hot after the "
-						"window's first probe");
+			fprintf(f, "not sampled (%s)\n", not_sampled_why(r));
 			continue;
 		}
 		fprintf(f,
@@ -278,14 +303,14 @@ static void print_text(FILE *f, const struct sb_hot_report *r, int rows,
 
 			fprintf(f, "  %3.0f %% ",
 				100.0 * gr->count / t->nsamples);
-			for (k = 0; k < gr->nframes && k < 6; k++) {
+			for (k = 0; k < gr->nframes && k < 4; k++) {
 				if (k)
 					fprintf(f, " %s ", arrow);
 				fputs(sb_report_frame_name(&gr->frames[k].sym,
 							   name, sizeof(name)),
 				      f);
 			}
-			if (gr->nframes > 6)
+			if (gr->nframes > 4)
 				fprintf(f, " %s ...", arrow);
 			if (lf)
 				fprintf(f, " (%s)",
@@ -296,7 +321,7 @@ static void print_text(FILE *f, const struct sb_hot_report *r, int rows,
 				continue;
 			for (k = 0; k < gr->nframes; k++)
 				sb_report_frame_text(f, k, &gr->frames[k].sym,
-						     "        ");
+						     "    ");
 			if (gr->end != SB_STACK_END_OUTERMOST)
 				fprintf(f, "        (stack ends: %s)\n",
 					sb_stack_end_str(gr->end));
@@ -433,6 +458,25 @@ static void print_folded(FILE *f, const struct sb_hot_report *r)
 	}
 }
 
+/* Batch: sleep, but let Ctrl-C end the window at once. */
+static bool batch_wait(void *ctx, int ms)
+{
+	uint64_t until = sb_now_ns() + (uint64_t)ms * 1000000u;
+
+	(void)ctx;
+	while (!interrupted) {
+		uint64_t now = sb_now_ns();
+		struct timespec ts;
+
+		if (now >= until)
+			break;
+		ts.tv_sec = (time_t)((until - now) / 1000000000u);
+		ts.tv_nsec = (long)((until - now) % 1000000000u);
+		nanosleep(&ts, NULL); /* EINTR on a signal: no SA_RESTART */
+	}
+	return interrupted != 0;
+}
+
 /* The live view: like top, refreshed every window; q quits. */
 static bool live_wait(void *ctx, int ms)
 {
@@ -452,9 +496,11 @@ static bool live_wait(void *ctx, int ms)
 
 static void live_draw(const struct sb_hot_report *r)
 {
-	char *buf = NULL, *line, *save = NULL;
+	char *buf = NULL, *line, *next;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
+	const char *nc = getenv("NO_COLOR");
+	bool bold = !(nc && *nc);
 	int y = 0;
 
 	if (!mem)
@@ -462,28 +508,33 @@ static void live_draw(const struct sb_hot_report *r)
 	print_text(mem, r, LINES > 30 ? LINES - 16 : 12, false);
 	fclose(mem);
 	erase();
-	for (line = strtok_r(buf, "\n", &save); line && y < LINES - 1;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (y == 1)
+	for (line = buf; line && *line && y < LINES - 1; line = next, y++) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (y == 0 && bold)
 			attron(A_BOLD);
 		mvaddnstr(y, 0, line, COLS);
-		if (y == 1)
+		if (y == 0 && bold)
 			attroff(A_BOLD);
-		y++;
-		if (y == 2)
-			y++; /* print_text's blank line was eaten by strtok */
 	}
 	mvaddstr(LINES - 1, 0, "q quits");
 	refresh();
 	free(buf);
 }
 
-static int report_trouble(const struct sb_hot_report *r)
+/* Say on stderr what made a window incomplete; true if anything did. */
+static bool report_trouble(const struct sb_hot_report *r)
 {
-	if (r->err_ptrace == -EPERM)
-		warnx("cannot stop threads of process %d to read their "
-		      "stacks: permission denied: %s",
+	static bool said_access;
+
+	if (r->err_ptrace && !said_access) {
+		said_access = true;
+		warnx("cannot %s of process %d: permission denied: %s",
+		      r->err_ptrace == -EACCES ? "read the stacks" :
+						 "stop the threads",
 		      (int)r->pid, sb_attach_explain(r->pid));
+	}
 	if (r->exited)
 		warnx("process %d exited during the measurement", (int)r->pid);
 	if (r->interrupted && !r->exited)
@@ -499,7 +550,7 @@ int main(int argc, char **argv)
 	struct sb_hot_opts ho = SB_HOT_OPTS_DEFAULT;
 	struct sb_hot_report rep;
 	struct sb_hot *h;
-	bool live, trouble = false, stop;
+	bool live, trouble = false, last;
 	long i;
 	pid_t pid;
 	int rc;
@@ -527,6 +578,7 @@ int main(int argc, char **argv)
 	ho.max_hot = o.max_hot;
 	ho.samples = o.samples;
 	ho.arrow = arrow;
+	ho.wait = batch_wait;
 	if (live) {
 		initscr();
 		cbreak();
@@ -549,29 +601,33 @@ int main(int argc, char **argv)
 			errx(EXIT_TROUBLE, "cannot measure process %d: %s",
 			     (int)pid, strerror(-rc));
 		}
-		if (live && !rep.interrupted)
+		last = (o.count && i + 1 == o.count) || rep.exited ||
+		       rep.interrupted;
+		if (live && rep.interrupted) {
+			/* q or Ctrl-C: how one leaves a live view. */
+		} else if (live && !last) {
 			live_draw(&rep);
-		else if (o.json)
-			print_json(stdout, &rep, &o);
-		else if (o.folded)
-			print_folded(stdout, &rep);
-		else if (!live)
-			print_text(stdout, &rep, TEXT_ROWS,
-				   sb_report_use_color(stdout));
-		if (!o.json && !o.folded && !live && i + 1 < o.count)
-			putchar('\n');
-		fflush(stdout);
-		if (live && (rep.err_ptrace || rep.exited)) {
+		} else if (live) {
+			/* Leave the last window on the screen, as text. */
 			endwin();
 			live = false;
 			print_text(stdout, &rep, TEXT_ROWS, false);
-		}
-		/* q in the live view is how one leaves it, not trouble. */
-		if (!(live && rep.interrupted))
 			trouble |= report_trouble(&rep);
-		stop = rep.exited || rep.err_ptrace || rep.interrupted;
+		} else {
+			if (o.json)
+				print_json(stdout, &rep, &o);
+			else if (o.folded)
+				print_folded(stdout, &rep);
+			else
+				print_text(stdout, &rep, TEXT_ROWS,
+					   sb_report_use_color(stdout));
+			if (!o.json && !o.folded && !last)
+				putchar('\n');
+			trouble |= report_trouble(&rep);
+		}
+		fflush(stdout);
 		sb_hot_report_free(&rep);
-		if (stop)
+		if (last)
 			break;
 	}
 	if (live)

@@ -13,22 +13,24 @@ pid=$PROG_PID
 hot=$(thread_tid "$pid" worker-2)
 out=$(hotthread -b -p "$pid" 2>"$SB_TMP/err"); rc=$?
 is "spin-worker: exit status 0" "$rc" 0
-verdict=$(sed -n 2p <<<"$out")
+verdict=$(sed -n 1p <<<"$out")
 like "verdict names the hot thread and its function" "$verdict" \
 	"^thread $hot 'worker-2' burns (9[0-9]|1[0-9][0-9]|[5-8][0-9]) % CPU \(user\) in spin_inner \(spin-worker.c:$spin_line\)$"
 like "profile shows the call chain" "$out" \
-	"% spin_inner <- spin_middle <- spin_outer <- worker_main"
+	"% spin_inner <- spin_middle <- spin_outer <- worker_main <- \.\.\. \(spin-worker.c:$spin_line\)"
 like "frames with file:line and module" "$out" \
 	"#1 +0x[0-9a-f]+ spin_middle\+0x[0-9a-f]+ \(spin-worker.c:[0-9]+\) in spin-worker"
-like "table has the hot thread first" "$(sed -n 5p <<<"$out")" \
-	"^ *$hot worker-2 +R "
-like "header says how long the target was stopped" "$(head -1 <<<"$out")" \
-	"target stopped [0-9.]+ ms \([0-9]+ stops, longest [0-9.]+ ms\)"
+like "table has the hot thread first, marked" "$(sed -n 6p <<<"$out")" \
+	"^\* +$hot worker-2 +R "
+like "then the process" "$(sed -n 2p <<<"$out")" \
+	"^process $pid 'spin-worker': 6 threads on [0-9]+ CPUs over 1.[0-9]+ s$"
+like "and how long the target was stopped" "$(sed -n 3p <<<"$out")" \
+	"^target stopped [0-9.]+ ms in all \(20 stops, longest [0-9.]+ ms\)$"
 is "no complaints on stderr" "$(cat "$SB_TMP/err")" ""
 
 json=$(hotthread -j -p "$pid"); rc=$?
 is "json: exit status 0" "$rc" 0
-check "json: one valid document" jq -e . <<<"$json" >/dev/null
+check "json: one valid document" jq -e . <<<"$json"
 is "json: tool, version, pid" \
 	"$(jq -r '[.tool, (.version|type), .pid] | join(" ")' <<<"$json")" \
 	"hotthread string $pid"
@@ -123,7 +125,7 @@ pid=$PROG_PID
 out=$(hotthread -b -p "$pid"); rc=$?
 is "spin-syscall: exit 0" "$rc" 0
 like "spin-syscall: system time named, and the caller in the program" \
-	"$(sed -n 2p <<<"$out")" \
+	"$(sed -n 1p <<<"$out")" \
 	"thread [0-9]+ 'syscaller' burns [0-9]+ % CPU \(system\) in read <- burn_in_kernel \(spin-syscall.c:[0-9]+\)"
 check "spin-syscall: sys share above user share" \
 	jq -e '.threads[0] | .name == "syscaller" and .sys_pct > .user_pct' <<<"$(hotthread -j -d 0.5 -p "$pid")"
@@ -141,7 +143,7 @@ check "spin-vdso: every vDSO stack continues to poll_clock and clock_loop" \
 check "spin-vdso: the vDSO frame is named from the vDSO image" \
 	jq -e '[.threads[0].samples[].stack[0] | select(.module == "[vdso]") | .function | test("clock_gettime")] | all' <<<"$json"
 out=$(hotthread -b -p "$pid")
-like "spin-vdso: verdict points at the program's line" "$(sed -n 2p <<<"$out")" \
+like "spin-vdso: verdict points at the program's line" "$(sed -n 1p <<<"$out")" \
 	"'clockspin' burns .* poll_clock \(spin-vdso.c:$vdso_line\)"
 kill "$pid"
 start_prog spin-vdso-O2-stripped
@@ -156,9 +158,9 @@ start_prog thread-storm
 pid=$PROG_PID
 out=$(hotthread -b -p "$pid"); rc=$?
 is "thread-storm: exit 0" "$rc" 0
-like "thread-storm: verdict says too many threads" "$(sed -n 2p <<<"$out")" \
+like "thread-storm: verdict says too many threads" "$(sed -n 1p <<<"$out")" \
 	"^too many threads: [0-9]+ threads want to run on [0-9]+ CPUs"
-like "thread-storm: and what they run" "$(sed -n 2p <<<"$out")" \
+like "thread-storm: and what they run" "$(sed -n 1p <<<"$out")" \
 	"runs crunch_numbers"
 check "thread-storm: json flags it" \
 	jq -e '.too_many_threads and .contending_threads >= 8' <<<"$(hotthread -j -p "$pid")"
@@ -178,7 +180,7 @@ start_prog spin-worker --churn
 pid=$PROG_PID
 out=$(hotthread -b -p "$pid" 2>&1); rc=$?
 is "churn: exit 0" "$rc" 0
-like "churn: the spinner is still found" "$(sed -n 2p <<<"$out")" \
+like "churn: the spinner is still found" "$(sed -n 1p <<<"$out")" \
 	"'worker-2' burns .* spin_inner"
 sleep 0.2
 unlike "churn: nothing left stopped" "$(proc_states "$pid")" "[tT]"
@@ -197,13 +199,13 @@ start_prog spin-worker
 pid=$PROG_PID
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$SB_BIN/hotthread" -b -p "$pid" 2>&1); rc=$?
-	is "other user: status 2" "$rc" 2
-	like "other user: says who may ptrace whom" "$out" \
+		"$SB_BIN/hotthread" -b -p "$pid" 2>"$SB_TMP/err"); rc=$?
+	is "other user: status 2 (no stacks)" "$rc" 2
+	like "other user: the CPU table is still shown" "$out" "worker-2 +R"
+	like "other user: says who may ptrace whom" "$(cat "$SB_TMP/err")" \
 		"permission denied: process $pid belongs to uid 0 and you are uid [0-9]+; ptrace needs the same user or CAP_SYS_PTRACE"
 else
-	ok 0 "# SKIP other user: needs root and setpriv"
-	ok 0 "# SKIP other user: needs root and setpriv"
+	for i in 1 2 3; do ok 0 "# SKIP other user: needs root and setpriv"; done
 fi
 if command -v strace >/dev/null; then
 	strace -f -p "$pid" -o /dev/null 2>/dev/null &
@@ -221,6 +223,37 @@ else
 fi
 kill "$pid"
 
+# --- Ctrl-C and SIGTERM mid-window: report what was seen, leave it running --
+start_prog spin-worker
+pid=$PROG_PID
+for sig in INT TERM; do
+	hotthread -b -d 5 -p "$pid" >"$SB_TMP/out" 2>"$SB_TMP/err" &
+	tool=$!
+	sleep 1.5
+	kill -$sig "$tool"
+	wait "$tool"; rc=$?
+	is "SIG$sig: status 2 (incomplete)" "$rc" 2
+	like "SIG$sig: says the window is incomplete" "$(cat "$SB_TMP/err")" \
+		"interrupted: the last window is incomplete"
+	like "SIG$sig: still reports the hot thread" "$(head -1 "$SB_TMP/out")" \
+		"'worker-2' burns .* spin_inner"
+	sleep 0.2
+	unlike "SIG$sig: target not left stopped" "$(proc_states "$pid")" "[tT]"
+done
+# Killed outright (no chance to clean up): SEIZE leaves nothing stopped.
+hotthread -b -d 5 -p "$pid" >/dev/null 2>&1 &
+tool=$!
+sleep 1
+kill -KILL "$tool"
+wait "$tool" 2>/dev/null
+sleep 0.2
+unlike "SIGKILL of the tool: target not left stopped" "$(proc_states "$pid")" "[tT]"
+out=$(hotthread -b -s 0 -p "$pid"); rc=$?
+is "-s 0: exit 0" "$rc" 0
+like "-s 0: still a verdict" "$(head -1 <<<"$out")" "'worker-2' burns"
+like "-s 0: and says why there are no stacks" "$out" "not sampled \(sampling is off"
+kill "$pid"
+
 # --- bad input and usage ------------------------------------------------------
 nopid=4194000
 while [ -e /proc/$nopid ]; do nopid=$((nopid + 1)); done
@@ -235,5 +268,7 @@ hotthread --bogus >/dev/null 2>&1
 is "unknown option: status 64" "$?" 64
 hotthread -h >/dev/null 2>&1
 is "-h: status 0" "$?" 0
+hotthread -n 1.5 -p 1 >/dev/null 2>&1
+is "fractional count: status 64" "$?" 64
 
 done_testing
