@@ -15,7 +15,7 @@ out=$(hotthread -b -p "$pid" 2>"$SB_TMP/err"); rc=$?
 is "spin-worker: exit status 0" "$rc" 0
 verdict=$(sed -n 1p <<<"$out")
 like "verdict names the hot thread and its function" "$verdict" \
-	"^thread $hot 'worker-2' burns (9[0-9]|1[0-9][0-9]|[5-8][0-9]) % CPU \(user\) in spin_inner \(spin-worker.c:$spin_line\)$"
+	"^thread $hot 'worker-2' burns [0-9]+ % CPU \(user\) in spin_inner \(spin-worker.c:$spin_line\)$"
 like "profile shows the call chain" "$out" \
 	"% spin_inner <- spin_middle <- spin_outer <- worker_main <- \.\.\. \(spin-worker.c:$spin_line\)"
 like "frames with file:line and module" "$out" \
@@ -28,7 +28,14 @@ like "and how long the target was stopped" "$(sed -n 3p <<<"$out")" \
 	"^target stopped [0-9.]+ ms in all \(20 stops, longest [0-9.]+ ms\)$"
 is "no complaints on stderr" "$(cat "$SB_TMP/err")" ""
 
+# An independent measure of the spinner's share over the same run, from
+# its schedstat, to check hotthread's figure against (the machine may be
+# busy, so the share itself is not assumed).
+oncpu() { cut -d' ' -f1 /proc/"$pid"/task/"$hot"/schedstat; }
+c0=$(oncpu); w0=$(date +%s%N)
 json=$(hotthread -j -p "$pid"); rc=$?
+c1=$(oncpu); w1=$(date +%s%N)
+share=$(( (c1 - c0) * 100 / (w1 - w0) ))
 is "json: exit status 0" "$rc" 0
 check "json: one valid document" jq -e . <<<"$json"
 is "json: tool, version, pid" \
@@ -38,8 +45,10 @@ is "json: required keys present" \
 	"$(jq -r '[has("interval_s","ncpu","target_stopped_ms","verdict","threads")] | all' <<<"$json")" true
 is "json: hottest thread first" \
 	"$(jq -r '.threads[0] | "\(.tid) \(.name) \(.state)"' <<<"$json")" "$hot worker-2 R"
-check "json: its CPU share is large" \
-	jq -e '.threads[0].cpu_pct > 50 and .threads[0].user_pct > .threads[0].sys_pct' <<<"$json"
+check "json: its CPU share agrees with the kernel's ($share %)" \
+	jq -e --argjson s "$share" '.threads[0].cpu_pct > 5 and
+		(.threads[0].cpu_pct - $s | fabs) < 10 + $s / 5 and
+		.threads[0].user_pct > .threads[0].sys_pct' <<<"$json"
 check "json: threads sorted by CPU, descending" \
 	jq -e '[.threads[].cpu_pct] as $c | $c == ($c | sort | reverse)' <<<"$json"
 check "json: the leader's own CPU, not the process total" \
@@ -108,7 +117,7 @@ pid=$PROG_PID
 json=$(hotthread -j -p "$pid"); rc=$?
 is "stripped: exit 0" "$rc" 0
 check "stripped: the hot thread is still found" \
-	jq -e '.threads[0].name == "worker-2" and .threads[0].cpu_pct > 50' <<<"$json"
+	jq -e '.threads[0].name == "worker-2" and .threads[0].hot' <<<"$json"
 check "stripped: its own frames have no name (no neighbouring symbol)" \
 	jq -e '[.threads[0].samples[].stack[] | select(.module | endswith("spin-worker-O2-stripped")) | .function] | length > 0 and all(. == null)' <<<"$json"
 check "stripped: the unwind still reaches libc's thread start" \
