@@ -2,7 +2,12 @@
 # make demo: run each sick program and the tool that diagnoses it.
 . "$(dirname "$0")/lib.sh"
 
-banner() { printf '\n\033[1m=== %s ===\033[0m\n%s\n\n' "$1" "$2"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	bold=$(printf '\033[1m') off=$(printf '\033[0m')
+else
+	bold= off=
+fi
+banner() { printf '\n%s=== %s ===%s\n%s\n\n' "$bold" "$1" "$off" "$2"; }
 
 demo() { # demo <title> <what the notes say> <program> [args] -- <tool args>
 	local title=$1 story=$2 prog=$3

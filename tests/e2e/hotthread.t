@@ -102,8 +102,14 @@ is "-C name: exit 0" "$rc" 0
 like "-C name finds the process" "$out" "process $pid '$uniq'"
 
 out=$(hotthread -b -d 0.5 2>&1); rc=$?
-is "no -p: exit 0" "$rc" 0
-like "no -p: examines the busiest process" "$out" "examining the busiest process"
+like "no -p: examines the busiest process" "$out" "examining the busiest process, [0-9]+ '"
+busiest=$(sed -n "s/.*examining the busiest process, \([0-9]*\) .*/\1/p" <<<"$out")
+if [ "$busiest" = "$pid" ]; then
+	is "no -p: found the spinner, exit 0" "$rc" 0
+else
+	# A busy machine (CI neighbours) may have a busier process.
+	ok 0 "# SKIP no -p: process $busiest was busier than the spinner"
+fi
 
 # The live view, on a terminal: draws, and q quits.
 out=$( (sleep 2; printf q) | TERM=xterm timeout 20 script -qfec "hotthread -d 0.3 -p $pid" /dev/null); rc=$?
