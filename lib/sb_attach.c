@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,11 +76,44 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
+struct alarm_state {
+	struct sigaction sa;
+	struct itimerval it;
+};
+
+static void on_alarm(int sig)
+{
+	(void)sig; /* only here to make waitpid return EINTR */
+}
+
+static void arm_alarm(struct alarm_state *old)
+{
+	struct itimerval it = { .it_interval = { 0, 10000 },
+				.it_value = { 0, 10000 } };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: waitpid must return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old->sa);
+	setitimer(ITIMER_REAL, &it, &old->it);
+}
+
+static void disarm_alarm(const struct alarm_state *old)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old->sa, NULL);
+	if (old->it.it_value.tv_sec || old->it.it_value.tv_usec)
+		setitimer(ITIMER_REAL, &old->it, NULL);
+}
+
 int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 {
-	int i, stopped = 0, eperm = 0, left;
+	struct alarm_state alarm_state;
+	int i, stopped = 0, eperm = 0;
 	uint64_t deadline;
-	long nap = 10;
 
 	hold_signals();
 	for (i = 0; i < n; i++) {
@@ -103,17 +137,21 @@ int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 			t[i].gone = errno == ESRCH;
 		}
 	}
+	/*
+	 * Block in waitpid, thread by thread: the kernel wakes us the moment
+	 * each stops, where polling would add a nap to every stop.  A
+	 * repeating 10 ms alarm breaks a wait on a thread that cannot stop
+	 * (uninterruptible sleep), so the deadline is kept.
+	 */
 	deadline = sb_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	do {
-		left = 0;
-		for (i = 0; i < n; i++) {
-			int status, r;
+	arm_alarm(&alarm_state);
+	for (i = 0; i < n; i++) {
+		while (t[i].seized && !t[i].stopped) {
+			int status, r = waitpid(t[i].tid, &status, __WALL);
 
-			if (!t[i].seized || t[i].stopped)
-				continue;
-			r = waitpid(t[i].tid, &status, __WALL | WNOHANG);
-			if (r == 0) {
-				left++;
+			if (r < 0 && errno == EINTR) {
+				if (sb_now_ns() >= deadline)
+					break;
 				continue;
 			}
 			if (r < 0) {
@@ -121,25 +159,23 @@ int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 				 * thread group; nothing to detach. */
 				t[i].gone = true;
 				t[i].seized = false;
-				continue;
+				break;
 			}
 			if (on_status(&t[i], status) == 1) {
-				/* The stop is counted from when we see it:
-				 * a runnable thread waiting for a CPU only
-				 * enters it when it gets one. */
+				/*
+				 * Counted from here: a thread waiting for a
+				 * CPU when interrupted enters the stop only
+				 * once it gets one, and until then it would
+				 * not have run anyway.  waitpid blocks, so
+				 * this is at most a wakeup late.
+				 */
 				t[i].t_stop_ns = sb_now_ns();
 				t[i].stopped = true;
 				stopped++;
-			} else if (!t[i].gone) {
-				left++;
 			}
 		}
-		if (left) {
-			sleep_us(nap);
-			if (nap < 200)
-				nap *= 2;
-		}
-	} while (left && sb_now_ns() < deadline);
+	}
+	disarm_alarm(&alarm_state);
 	if (stopped == 0 && eperm && eperm == n) {
 		release_signals();
 		return -EPERM;

@@ -18,7 +18,7 @@ struct sb_stop {
 	bool gone; /* exited before or while we stopped it */
 	int pending_sig; /* signal that arrived meanwhile: re-delivered */
 	int error; /* -errno of SEIZE, 0 if fine */
-	uint64_t t_stop_ns; /* when we saw it stopped */
+	uint64_t t_stop_ns; /* when waitpid saw it stop */
 	uint64_t stopped_ns; /* how long it was stopped, set on resume */
 };
 
@@ -26,7 +26,9 @@ struct sb_stop {
  * Stop the given threads: seize and interrupt all of them first, then
  * wait for each (pipelined: one scheduler round trip for all, not one per
  * thread).  A thread that does not stop within timeout_ms (uninterruptible
- * sleep) is reported not stopped.  Ctrl-C and SIGTERM are held back until
+ * sleep) is reported not stopped.  SIGALRM and the real-time interval
+ * timer are borrowed meanwhile (and restored).  Ctrl-C and SIGTERM are held
+ * back until
  * sb_attach_resume_all() so that no stop outlives the tool.
  * Returns the number of threads stopped, or -EPERM when ptrace was
  * refused for every thread (see sb_attach_explain()), -ESRCH when all

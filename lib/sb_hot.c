@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+/* What each window reads of every thread: stat, schedstat, status. */
+#define WINDOW_READS (SB_PROC_SCHEDSTAT | SB_PROC_CTXSW)
+
 struct sb_hot {
 	pid_t pid;
 	struct sb_maps maps;
@@ -53,6 +56,8 @@ int sb_hot_open(pid_t pid, struct sb_hot **out)
 	if (err)
 		goto free_h;
 	h->syms = sb_syms_new(pid, NULL);
+	if (h->syms)
+		sb_syms_set_lines(h->syms, SB_SYMS_LINES_PROGRAM);
 	h->unw = sb_unwinder_new(&mem, &h->maps);
 	if (!h->syms || !h->unw) {
 		err = -ENOMEM;
@@ -211,6 +216,17 @@ static int pick_candidates(struct sb_hot *h, const struct sb_hot_opts *o,
 		if (j == n && sb_thread_list_find(probe, h->last_hot[i]))
 			c[n++].tid = h->last_hot[i];
 	}
+	/* A busy machine gives a spinner only a sliver of a short probe;
+	 * runnable threads are the next best guess (idle ones never are). */
+	for (k = 0; k < probe->n && n < o->max_hot; k++) {
+		const struct sb_thread_stat *b =
+			sb_thread_list_find(probe, share[k].tid);
+
+		for (j = 0; j < n && c[j].tid != share[k].tid; j++)
+			;
+		if (j == n && b && b->state == 'R' && share[k].cpu >= 1.0)
+			c[n++].tid = share[k].tid;
+	}
 	free(share);
 	for (i = 0; i < n; i++) {
 		c[i].frames = calloc((size_t)o->samples * (size_t)o->max_depth,
@@ -302,7 +318,6 @@ static void fill_thread(const struct sb_thread_stat *a,
 	memcpy(t->name, b->name, sizeof(t->name));
 	t->state = b->state;
 	t->processor = b->processor;
-	memcpy(t->wchan, b->wchan, sizeof(t->wchan));
 	t->born = !same;
 	t->cpu_pct = oncpu_share(a, b, secs, hz);
 	du = b->utime - (same ? a->utime : 0);
@@ -438,20 +453,13 @@ static const char *cpu_kind(const struct sb_hot_thread *t, char *buf,
 	return buf;
 }
 
-/* System libraries and the vDSO: where a program's own code is not. */
-static bool system_module(const char *path)
-{
-	return !path || path[0] == '[' || strncmp(path, "/lib", 4) == 0 ||
-	       strncmp(path, "/usr/lib", 8) == 0;
-}
-
 const struct sb_hot_frame *sb_hot_group_user_frame(const struct sb_hot_group *g)
 {
 	int i;
 
 	for (i = 0; i < g->nframes; i++)
 		if (g->frames[i].sym.line > 0 &&
-		    !system_module(g->frames[i].sym.module))
+		    !sb_syms_system_module(g->frames[i].sym.module))
 			return &g->frames[i];
 	return sb_hot_group_line_frame(g);
 }
@@ -476,7 +484,7 @@ static void where_clause(const struct sb_hot_thread *t, const char *arrow,
 	g = &t->groups[0];
 	lf = sb_hot_group_user_frame(g);
 	/* A line deep in libc (start_thread) says nothing of the program. */
-	if (lf && lf - g->frames > 1 && system_module(lf->sym.module))
+	if (lf && lf - g->frames > 1 && sb_syms_system_module(lf->sym.module))
 		lf = NULL;
 	leaf = sb_report_frame_name(&g->frames[0].sym, name, sizeof(name));
 	if (!lf) {
@@ -600,7 +608,7 @@ int sb_hot_measure(struct sb_hot *h, const struct sb_hot_opts *o,
 	if (sb_proc_comm(h->pid, rep->comm, sizeof(rep->comm)))
 		snprintf(rep->comm, sizeof(rep->comm), "?");
 	if (!h->have_prev) {
-		err = sb_proc_threads(h->pid, SB_PROC_ALL, &h->prev);
+		err = sb_proc_threads(h->pid, WINDOW_READS, &h->prev);
 		if (err)
 			return err;
 		h->have_prev = true;
@@ -654,7 +662,8 @@ int sb_hot_measure(struct sb_hot *h, const struct sb_hot_opts *o,
 	    wait_until(o, t0 + (uint64_t)(o->interval_s * 1e9)))
 		rep->interrupted = true;
 finish:
-	err = rep->exited ? -ESRCH : sb_proc_threads(h->pid, SB_PROC_ALL, &cur);
+	err = rep->exited ? -ESRCH :
+			    sb_proc_threads(h->pid, WINDOW_READS, &cur);
 	if (err == -ESRCH)
 		rep->exited = true;
 	else if (err)

@@ -49,7 +49,6 @@ struct sb_hot_thread {
 	char name[16];
 	char state;
 	int processor;
-	char wchan[32];
 	bool born; /* appeared during the window */
 	double cpu_pct, user_pct, sys_pct;
 	double vcsw_per_s, ivcsw_per_s;

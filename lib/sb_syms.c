@@ -57,7 +57,7 @@ struct cache_entry {
 struct sb_syms {
 	pid_t pid;
 	char *sysroot; /* "" for "/" */
-	bool lines;
+	enum sb_syms_lines lines;
 	struct module *modules;
 	struct cache_entry *cache;
 	size_t cache_cap, cache_used;
@@ -75,7 +75,7 @@ struct sb_syms *sb_syms_new(pid_t pid, const char *sysroot)
 	/* A diagnosis must never hang on a network download. */
 	unsetenv("DEBUGINFOD_URLS");
 	s->pid = pid;
-	s->lines = true;
+	s->lines = SB_SYMS_LINES_ALL;
 	s->sysroot = strdup(sysroot && strcmp(sysroot, "/") ? sysroot : "");
 	if (!s->sysroot) {
 		free(s);
@@ -84,9 +84,17 @@ struct sb_syms *sb_syms_new(pid_t pid, const char *sysroot)
 	return s;
 }
 
-void sb_syms_set_lines(struct sb_syms *s, bool enabled)
+void sb_syms_set_lines(struct sb_syms *s, enum sb_syms_lines which)
 {
-	s->lines = enabled;
+	s->lines = which;
+}
+
+bool sb_syms_system_module(const char *path)
+{
+	return !path || path[0] == '[' || strncmp(path, "/lib/", 5) == 0 ||
+	       strncmp(path, "/lib64/", 7) == 0 ||
+	       strncmp(path, "/usr/lib/", 9) == 0 ||
+	       strncmp(path, "/usr/lib64/", 11) == 0;
 }
 
 static const char *own_string(struct sb_syms *s, const char *str)
@@ -735,7 +743,9 @@ int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 					out->function_start = fde_start(
 						m, exact ? vaddr : vaddr - 1);
 				}
-				if (s->lines)
+				if (s->lines == SB_SYMS_LINES_ALL ||
+				    (s->lines == SB_SYMS_LINES_PROGRAM &&
+				     !sb_syms_system_module(m->path)))
 					find_line(s, m,
 						  exact ? vaddr : vaddr - 1,
 						  out);

@@ -64,8 +64,21 @@ int sb_syms_add_image(struct sb_syms *s, const char *name, const void *image,
 int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 		   bool exact, struct sb_symbol_info *out);
 
-/* Turn file:line lookups off (they cost the first time per module). */
-void sb_syms_set_lines(struct sb_syms *s, bool enabled);
+/*
+ * Which frames get file:line.  Reading a module's line tables costs the
+ * first time: glibc's debug file is 10 MB of compressed DWARF, half of a
+ * hotthread run's CPU, for the lines of start_thread and clone3.
+ */
+enum sb_syms_lines {
+	SB_SYMS_LINES_NONE,
+	SB_SYMS_LINES_PROGRAM, /* all but system libraries and the vDSO */
+	SB_SYMS_LINES_ALL, /* the default */
+};
+
+void sb_syms_set_lines(struct sb_syms *s, enum sb_syms_lines which);
+
+/* Whether a module path is a system library (/lib, /usr/lib) or [vdso]. */
+bool sb_syms_system_module(const char *path);
 
 void sb_syms_free(struct sb_syms *s);
 

@@ -395,10 +395,6 @@ static void print_json(FILE *f, const struct sb_hot_report *r,
 				       jdouble(th->runwait_pct));
 		json_object_object_add(t, "processor",
 				       json_object_new_int(th->processor));
-		json_object_object_add(
-			t, "wchan",
-			th->wchan[0] ? json_object_new_string(th->wchan) :
-				       NULL);
 		json_object_object_add(t, "hot",
 				       json_object_new_boolean(th->hot));
 		if (th->hot) {

@@ -260,7 +260,7 @@ hotthread -b -d 5 -p "$pid" >/dev/null 2>&1 &
 tool=$!
 sleep 1
 kill -KILL "$tool"
-wait "$tool" 2>/dev/null
+{ wait "$tool"; } 2>/dev/null
 sleep 0.2
 unlike "SIGKILL of the tool: target not left stopped" "$(proc_states "$pid")" "[tT]"
 out=$(hotthread -b -s 0 -p "$pid"); rc=$?
