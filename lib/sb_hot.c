@@ -260,6 +260,30 @@ static void free_candidates(struct candidate *c, int n)
 }
 
 /*
+ * How long a thread was really stopped.  hotthread sees the stop only when
+ * it is itself scheduled, and on a busy machine that can be a tick after
+ * the thread stopped; counting from the interrupt instead would blame us
+ * for time the thread spent waiting for a CPU anyway.  So: the wall time
+ * from just before the interrupt to the release, less what the thread ran
+ * and waited in the run queue meanwhile (its schedstat, read before the
+ * interrupt and while stopped).  Never less than what waitpid saw.
+ */
+static uint64_t stopped_for(const struct sb_stop *stop, uint64_t t_before,
+			    const struct sb_thread_stat *before,
+			    const struct sb_thread_stat *during)
+{
+	uint64_t span = stop->t_stop_ns + stop->stopped_ns - t_before, busy;
+
+	if (!before->has_schedstat || !during->has_schedstat)
+		return stop->stopped_ns;
+	busy = (during->oncpu_ns - before->oncpu_ns) +
+	       (during->runwait_ns - before->runwait_ns);
+	if (busy >= span || span - busy < stop->stopped_ns)
+		return stop->stopped_ns;
+	return span - busy;
+}
+
+/*
  * One sample: each candidate in turn is stopped, unwound and let go, so
  * that none waits while another is unwound; only raw addresses are taken
  * while a thread is stopped.  Returns 0, or -EPERM when ptrace is refused.
@@ -272,25 +296,34 @@ static int take_sample(struct sb_hot *h, const struct sb_hot_opts *o,
 	for (i = 0; i < n; i++) {
 		struct candidate *ci = &c[i];
 		struct sb_stop stop = { .tid = ci->tid };
+		struct sb_thread_stat before = { 0 }, during = { 0 };
 		enum sb_stack_end end = SB_STACK_END_ERROR;
+		uint64_t t_before;
 		double ms;
 		int len = 0;
 
+		sb_proc_thread_read(h->pid, ci->tid, SB_PROC_SCHEDSTAT,
+				    &before);
+		t_before = sb_now_ns();
 		r = sb_attach_stop(&stop, 1, 200);
 		if (r == -EPERM)
 			return r;
 		if (r == -ESRCH)
 			gone++;
-		if (stop.stopped)
+		if (stop.stopped) {
 			len = sb_unwind_thread(
 				h->unw, ci->tid,
 				ci->frames + (size_t)ci->nsamples *
 						     (size_t)o->max_depth,
 				o->max_depth, &end);
+			sb_proc_thread_read(h->pid, ci->tid, SB_PROC_SCHEDSTAT,
+					    &during);
+		}
 		sb_attach_resume_all(&stop, 1);
 		if (!stop.stopped_ns)
 			continue;
-		ms = (double)stop.stopped_ns / 1e6;
+		ms = (double)stopped_for(&stop, t_before, &before, &during) /
+		     1e6;
 		rep->target_stopped_ms += ms;
 		ci->stopped_ms += ms;
 		if (ms > ci->max_stop_ms)

@@ -144,6 +144,21 @@ static int read_thread(int taskfd, pid_t tid, unsigned what,
 	return 0;
 }
 
+int sb_proc_thread_read(pid_t pid, pid_t tid, unsigned what,
+			struct sb_thread_stat *st)
+{
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	err = read_thread(fd, tid, what, st);
+	close(fd);
+	return err == -ENOENT ? -ESRCH : err;
+}
+
 static int cmp_tid(const void *a, const void *b)
 {
 	const struct sb_thread_stat *x = a, *y = b;

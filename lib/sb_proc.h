@@ -49,6 +49,13 @@ struct sb_thread_list {
  */
 int sb_proc_threads(pid_t pid, unsigned what, struct sb_thread_list *out);
 
+/*
+ * Read one thread: stat, plus what `what` asks for.  0, -ESRCH when it is
+ * gone, or -errno.
+ */
+int sb_proc_thread_read(pid_t pid, pid_t tid, unsigned what,
+			struct sb_thread_stat *st);
+
 /* Re-read only the given threads (a subset: the hot ones), in place. */
 int sb_proc_threads_refresh(pid_t pid, unsigned what,
 			    struct sb_thread_list *list);

@@ -122,6 +122,23 @@ static void hex_build_id(const unsigned char *id, size_t len, char *buf,
 		snprintf(buf + 2 * i, 3, "%02x", id[i]);
 }
 
+/* The GNU build-id note in a block of notes, as hex; 0 or -ENOENT. */
+static int notes_build_id(Elf_Data *d, char *buf, size_t size)
+{
+	size_t off = 0, noff, doff;
+	GElf_Nhdr nh;
+
+	while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff))) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    memcmp((char *)d->d_buf + noff, "GNU", 4) == 0) {
+			hex_build_id((unsigned char *)d->d_buf + doff,
+				     nh.n_descsz, buf, size);
+			return buf[0] ? 0 : -ENOENT;
+		}
+	}
+	return -ENOENT;
+}
+
 /* The build-id from the note sections (or, in images, note segments). */
 static int elf_build_id(Elf *elf, char *buf, size_t size)
 {
@@ -130,42 +147,22 @@ static int elf_build_id(Elf *elf, char *buf, size_t size)
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
-		Elf_Data *d;
-		GElf_Nhdr nh;
-		size_t off = 0, noff, doff;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		d = elf_getdata(scn, NULL);
-		while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff))) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    memcmp((char *)d->d_buf + noff, "GNU", 4) == 0) {
-				hex_build_id((unsigned char *)d->d_buf + doff,
-					     nh.n_descsz, buf, size);
-				return buf[0] ? 0 : -ENOENT;
-			}
-		}
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_NOTE &&
+		    notes_build_id(elf_getdata(scn, NULL), buf, size) == 0)
+			return 0;
 	}
 	if (elf_getphdrnum(elf, &nphdr))
 		return -ENOENT;
 	for (i = 0; i < nphdr; i++) {
 		GElf_Phdr ph;
-		Elf_Data *d;
-		GElf_Nhdr nh;
-		size_t off = 0, noff, doff;
 
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
-			continue;
-		d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
-					 ELF_T_NHDR);
-		while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff))) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    memcmp((char *)d->d_buf + noff, "GNU", 4) == 0) {
-				hex_build_id((unsigned char *)d->d_buf + doff,
-					     nh.n_descsz, buf, size);
-				return buf[0] ? 0 : -ENOENT;
-			}
-		}
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_NOTE &&
+		    notes_build_id(
+			    elf_getdata_rawchunk(elf, (int64_t)ph.p_offset,
+						 ph.p_filesz, ELF_T_NHDR),
+			    buf, size) == 0)
+			return 0;
 	}
 	return -ENOENT;
 }
