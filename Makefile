@@ -114,11 +114,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/tap.h $(LIB_A) lib/*.h
 	$(CC) $(SB_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -Itests -o $@ $< $(LIB_A) \
 		$(LDLIBS)
 
-$(BUILD)/testprogs/%: testprogs/%.c
+$(BUILD)/testprogs/%: testprogs/%.c testprogs/testprog.h
 	@mkdir -p $(@D)
 	$(CC) $(TP_CFLAGS) -O0 -g -fno-omit-frame-pointer -o $@ $<
 
-$(BUILD)/testprogs/%-O2-stripped: testprogs/%.c
+$(BUILD)/testprogs/%-O2-stripped: testprogs/%.c testprogs/testprog.h
 	@mkdir -p $(@D)
 	$(CC) $(TP_CFLAGS) -O2 -g -o $@ $<
 	strip $@

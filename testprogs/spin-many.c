@@ -42,7 +42,6 @@
  * reached its state, then waits until it is killed.
  */
 #include <err.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -55,6 +54,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "testprog.h"
 
 #define DEFAULT_TOTAL 1000
 #define DEFAULT_SPINNERS 3
@@ -106,75 +107,12 @@ static void usage(FILE *fp)
 	exit(fp == stdout ? 0 : 64);
 }
 
-static long parse_num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		warnx("invalid %s '%s': expected %ld to %ld", what, s, min,
-		      max);
-		usage(stderr);
-	}
-	return v;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
 	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void spawn(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
-		  void *arg)
-{
-	int rc = pthread_create(t, attr, fn, arg);
-
-	if (rc) {
-		errno = rc;
-		err(1, "cannot create thread");
-	}
-}
-
-static void name_self(const char *name)
-{
-	int rc = pthread_setname_np(pthread_self(), name);
-
-	if (rc) {
-		errno = rc;
-		err(1, "cannot name thread '%s'", name);
-	}
-}
-
-/*
- * Returns once want threads sleep on a condition variable guarded by lock.
- * Each of them counts itself with the lock held and drops the lock only
- * inside pthread_cond_wait, so a count seen under the lock proves it.
- */
-static void wait_for_sleepers(pthread_mutex_t *lock, const int *count, int want)
-{
-	int n;
-
-	for (;;) {
-		pthread_mutex_lock(lock);
-		n = *count;
-		pthread_mutex_unlock(lock);
-		if (n >= want)
-			return;
-		sleep_ms(1);
-	}
 }
 
 /* The run-queue wait of the calling spinner, from its own schedstat. */
@@ -440,11 +378,12 @@ int main(int argc, char **argv)
 	pthread_barrier_init(&named, NULL, opts.total + 1);
 	for (k = 0; k < nspinners; k++) {
 		spinners[k].index = k;
-		spawn(&spinners[k].thread, &attr, spinner_main, &spinners[k]);
+		spawn_attr(&spinners[k].thread, &attr, spinner_main,
+			   &spinners[k]);
 	}
 	for (k = 0; k < nblocked; k++)
-		spawn(&blocked, &attr, blocked_main, (void *)k);
-	spawn(&reporter, &attr, reporter_main, NULL);
+		spawn_attr(&blocked, &attr, blocked_main, (void *)k);
+	spawn_attr(&reporter, &attr, reporter_main, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_barrier_wait(&named);
 
@@ -452,9 +391,7 @@ int main(int argc, char **argv)
 	/* Waits for every spinner to spin, and starts the first period. */
 	take_report(false, 0);
 
-	printf("ready pid=%d\n", (int)getpid());
-	if (fflush(stdout) == EOF)
-		err(1, "cannot write to stdout");
+	say_ready();
 	for (;;)
 		pause();
 }

@@ -16,12 +16,12 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "testprog.h"
 
 #define READ_SIZE (64 * 1024)
 
@@ -40,53 +40,6 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: spin-syscall\n");
 	exit(fp == stdout ? 0 : 64);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	int rc = pthread_create(t, NULL, fn, arg);
-
-	if (rc) {
-		errno = rc;
-		err(1, "cannot create thread");
-	}
-}
-
-static void name_self(const char *name)
-{
-	int rc = pthread_setname_np(pthread_self(), name);
-
-	if (rc) {
-		errno = rc;
-		err(1, "cannot name thread '%s'", name);
-	}
-}
-
-/*
- * Returns once want threads sleep on a condition variable guarded by lock.
- * Each of them counts itself with the lock held and drops the lock only
- * inside pthread_cond_wait, so a count seen under the lock proves it.
- */
-static void wait_for_sleepers(pthread_mutex_t *lock, const int *count, int want)
-{
-	int n;
-
-	for (;;) {
-		pthread_mutex_lock(lock);
-		n = *count;
-		pthread_mutex_unlock(lock);
-		if (n >= want)
-			return;
-		sleep_ms(1);
-	}
 }
 
 /*
@@ -140,22 +93,10 @@ static void *idler_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	pthread_t syscaller, idler;
-	int c, fd;
+	int fd;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'h')
-			usage(stdout);
-		usage(stderr);
-	}
-	if (optind != argc) {
-		warnx("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-	}
+	parse_help_only(argc, argv);
 
 	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -170,9 +111,7 @@ int main(int argc, char **argv)
 	while (reads_done == 0)
 		sleep_ms(1);
 
-	printf("ready pid=%d\n", (int)getpid());
-	if (fflush(stdout) == EOF)
-		err(1, "cannot write to stdout");
+	say_ready();
 	for (;;)
 		pause();
 }

@@ -26,7 +26,6 @@
  * reached its state, then waits until it is killed.
  */
 #include <err.h>
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +36,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "testprog.h"
 
 #define NWORKERS 3
 /* The worker that received the job whose retry loop never ends. */
@@ -73,68 +74,6 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: spin-worker [--churn] [--exit-after MS]\n");
 	exit(fp == stdout ? 0 : 64);
-}
-
-static long parse_num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		warnx("invalid %s '%s': expected %ld to %ld", what, s, min,
-		      max);
-		usage(stderr);
-	}
-	return v;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	int rc = pthread_create(t, NULL, fn, arg);
-
-	if (rc) {
-		errno = rc;
-		err(1, "cannot create thread");
-	}
-}
-
-static void name_self(const char *name)
-{
-	int rc = pthread_setname_np(pthread_self(), name);
-
-	if (rc) {
-		errno = rc;
-		err(1, "cannot name thread '%s'", name);
-	}
-}
-
-/*
- * Returns once want threads sleep on a condition variable guarded by lock.
- * Each of them counts itself with the lock held and drops the lock only
- * inside pthread_cond_wait, so a count seen under the lock proves it.
- */
-static void wait_for_sleepers(pthread_mutex_t *lock, const int *count, int want)
-{
-	int n;
-
-	for (;;) {
-		pthread_mutex_lock(lock);
-		n = *count;
-		pthread_mutex_unlock(lock);
-		if (n >= want)
-			return;
-		sleep_ms(1);
-	}
 }
 
 __attribute__((noinline, noipa)) static void wait_for_connection(void)
@@ -294,10 +233,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 		}
 	}
-	if (optind != argc) {
-		warnx("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-	}
+	no_operands(argc, argv);
 
 	/* Only the main thread takes SIGALRM: the others inherit the block. */
 	sigemptyset(&alarm_set);
@@ -325,9 +261,7 @@ int main(int argc, char **argv)
 	while (spin_counter == 0)
 		sleep_ms(1);
 
-	printf("ready pid=%d\n", (int)getpid());
-	if (fflush(stdout) == EOF)
-		err(1, "cannot write to stdout");
+	say_ready();
 
 	if (opts.exit_after_ms) {
 		struct itimerval it = {

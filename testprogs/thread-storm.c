@@ -32,8 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "testprog.h"
 
 /* What /proc/.../syscall shows for a thread in pause(). */
 #ifdef SYS_pause
@@ -71,46 +72,6 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: thread-storm [-n THREADS]\n");
 	exit(fp == stdout ? 0 : 64);
-}
-
-static long parse_num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		warnx("invalid %s '%s': expected %ld to %ld", what, s, min,
-		      max);
-		usage(stderr);
-	}
-	return v;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static void name_self(const char *name)
-{
-	int rc = pthread_setname_np(pthread_self(), name);
-
-	if (rc) {
-		errno = rc;
-		err(1, "cannot name thread '%s'", name);
-	}
-}
-
-static void say_ready(void)
-{
-	printf("ready pid=%d\n", (int)getpid());
-	if (fflush(stdout) == EOF)
-		err(1, "cannot write to stdout");
 }
 
 /*
@@ -220,10 +181,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 		}
 	}
-	if (optind != argc) {
-		warnx("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-	}
+	no_operands(argc, argv);
 	if (opts.nthreads == 0)
 		opts.nthreads = default_threads();
 	nthreads = opts.nthreads;

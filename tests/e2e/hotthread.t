@@ -25,7 +25,7 @@ like "table has the hot thread first, marked" "$(sed -n 6p <<<"$out")" \
 like "then the process" "$(sed -n 2p <<<"$out")" \
 	"^process $pid 'spin-worker': 6 threads on [0-9]+ CPUs over 1.[0-9]+ s$"
 like "and how long the target was stopped" "$(sed -n 3p <<<"$out")" \
-	"^target stopped [0-9.]+ ms in all \(20 stops, longest [0-9.]+ ms\)$"
+	"^target stopped [0-9.]+ ms in all \((1[5-9]|20) stops, longest [0-9.]+ ms\)$"
 is "no complaints on stderr" "$(cat "$SB_TMP/err")" ""
 
 # An independent measure of the spinner's share over the same run, from
@@ -60,12 +60,15 @@ check "json: top frame is spin_inner at the spin line" \
 		.function == "spin_inner" and .line == $l and
 		(.file | endswith("spin-worker.c")) and
 		(.addr | test("^0x[0-9a-f]+$"))' <<<"$json"
-check "json: sample counts add up to -s" \
-	jq -e '([.threads[0].samples[].count] | add) == 20' <<<"$json"
+# A sample is lost only when the thread cannot be stopped in 200 ms (a
+# machine loaded far beyond its CPUs); most must arrive.
+check "json: sample counts add up to the stops, at most -s" \
+	jq -e '([.threads[0].samples[].count] | add) as $n |
+		$n >= 15 and $n <= 20 and $n == .stops' <<<"$json"
 check "json: idle threads have no samples and were not stopped" \
 	jq -e '[.threads[] | select(.hot | not) | has("samples")] | any | not' <<<"$json"
 check "json: stopped time is reported and small" \
-	jq -e '.target_stopped_ms > 0 and .target_stopped_ms < 1000 and .stops == 20' <<<"$json"
+	jq -e '.target_stopped_ms > 0 and .target_stopped_ms < 1000' <<<"$json"
 
 json2=$(hotthread -j -n 2 -d 0.3 -s 5 -p "$pid")
 is "json -n 2: two documents, one per line" "$(wc -l <<<"$json2")" 2
@@ -75,8 +78,8 @@ folded=$(hotthread --folded -p "$pid"); rc=$?
 is "folded: exit status 0" "$rc" 0
 like "folded: outermost first, count last" "$folded" \
 	"^worker-2;.*;worker_main;spin_outer;spin_middle;spin_inner [0-9]+$"
-is "folded: counts add up to the samples" \
-	"$(awk '{ n += $NF } END { print n }' <<<"$folded")" 20
+check "folded: counts add up to the samples" \
+	awk '{ n += $NF } END { exit !(n >= 15 && n <= 20) }' <<<"$folded"
 
 # The target is left running, every thread of it.
 sleep 0.2
