@@ -308,8 +308,12 @@ int sb_proc_check(pid_t pid, pid_t *leader)
 
 /* libproc2 items for the machine-wide search; mirrors enum below. */
 static enum pids_item top_items[] = { PIDS_ID_PID, PIDS_CMD,
-				      PIDS_TICS_ALL_DELTA, PIDS_NLWP };
-enum { TOP_PID, TOP_CMD, TOP_DELTA, TOP_NLWP };
+				      PIDS_TICS_ALL_DELTA, PIDS_NLWP,
+				      PIDS_FLAGS };
+enum { TOP_PID, TOP_CMD, TOP_DELTA, TOP_NLWP, TOP_FLAGS };
+
+/* A kernel thread has no user stack to show (PF_KTHREAD). */
+#define SB_PF_KTHREAD 0x00200000ul
 
 static int cmp_usage(const void *a, const void *b)
 {
@@ -361,7 +365,8 @@ int sb_proc_top(double seconds, struct sb_proc_usage **out)
 		pid_t p = PIDS_VAL(TOP_PID, s_int, s, info);
 		const char *cmd = PIDS_VAL(TOP_CMD, str, s, info);
 
-		if (p == self)
+		if (p == self ||
+		    (PIDS_VAL(TOP_FLAGS, ul_int, s, info) & SB_PF_KTHREAD))
 			continue;
 		v[n].pid = p;
 		snprintf(v[n].name, sizeof(v[n].name), "%s", cmd ? cmd : "?");
