@@ -69,13 +69,6 @@ static int on_status(struct sb_stop *t, int status)
 	return 1;
 }
 
-static void sleep_us(long us)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
 struct alarm_state {
 	struct sigaction sa;
 	struct itimerval it;
@@ -109,6 +102,85 @@ static void disarm_alarm(const struct alarm_state *old)
 		setitimer(ITIMER_REAL, &old->it, NULL);
 }
 
+/*
+ * Threads seized whose stop came after we gave up waiting.  Only touched
+ * with SIGCHLD blocked, or from its handler.
+ */
+#define MAX_LATE 256
+static volatile pid_t late[MAX_LATE];
+static volatile int nlate;
+
+/* Release every late thread that has stopped (or died) by now. */
+static void reap_late(void)
+{
+	int i, status;
+
+	for (i = 0; i < nlate; i++) {
+		pid_t tid = late[i];
+		int r = waitpid(tid, &status, __WALL | WNOHANG);
+
+		if (r == 0)
+			continue;
+		if (r > 0 && WIFSTOPPED(status)) {
+			int event = (unsigned)status >> 16, sig = 0;
+
+			if (event == 0 && WSTOPSIG(status) != SIGTRAP)
+				sig = WSTOPSIG(status);
+			ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
+		}
+		late[i--] = late[--nlate];
+	}
+}
+
+static void on_sigchld(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	reap_late();
+	errno = saved;
+}
+
+static void add_late(pid_t tid)
+{
+	static bool installed;
+	sigset_t chld, old;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	if (!installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigchld;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGCHLD, &sa, NULL);
+		installed = true;
+	}
+	if (nlate < MAX_LATE)
+		late[nlate++] = tid;
+	reap_late(); /* it may have stopped already */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static bool is_late(pid_t tid)
+{
+	sigset_t chld, old;
+	bool found = false;
+	int i;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	reap_late();
+	for (i = 0; i < nlate && !found; i++)
+		found = late[i] == tid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return found;
+}
+
 int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 {
 	struct alarm_state alarm_state;
@@ -120,6 +192,12 @@ int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 		t[i].seized = t[i].stopped = t[i].gone = false;
 		t[i].pending_sig = t[i].error = 0;
 		t[i].stopped_ns = 0;
+		if (is_late(t[i].tid)) {
+			/* Still ours from a stop that never came: skip it
+			 * this time rather than call it refused. */
+			t[i].error = -EBUSY;
+			continue;
+		}
 		if (ptrace(PTRACE_SEIZE, t[i].tid, 0, 0) != 0) {
 			t[i].error = -errno;
 			if (errno == ESRCH)
@@ -202,28 +280,13 @@ void sb_attach_resume(struct sb_stop *t)
 		t->stopped_ns = sb_now_ns() - t->t_stop_ns;
 	} else {
 		/*
-		 * Not stopped in time (uninterruptible sleep).  Detaching a
-		 * running tracee fails; the interrupt stays pending and it
-		 * would stop with nobody to resume it.  Wait for the stop a
-		 * little longer, and detach then.
+		 * Not stopped in time (waiting for a CPU on a swamped machine,
+		 * or in uninterruptible sleep).  Detaching a running tracee
+		 * fails and the interrupt stays pending: it will stop later,
+		 * with nobody waiting.  The SIGCHLD its stop sends us lets
+		 * it go at once (on_sigchld), whatever we are doing then.
 		 */
-		int status, tries;
-
-		for (tries = 0; tries < 200; tries++) {
-			int r = waitpid(t->tid, &status, __WALL | WNOHANG);
-
-			if (r > 0) {
-				if (on_status(t, status) == 1)
-					ptrace(PTRACE_DETACH, t->tid, 0,
-					       (void *)(long)t->pending_sig);
-				break;
-			}
-			if (r < 0)
-				break;
-			sleep_us(500);
-		}
-		/* Still seized?  Then the kernel detaches it when we exit;
-		 * SEIZE never leaves it stopped. */
+		add_late(t->tid);
 	}
 	t->seized = false;
 	t->stopped = false;
@@ -270,7 +333,13 @@ const char *sb_attach_explain(pid_t pid)
 			 "process %d is already traced by %ld '%s'; a thread "
 			 "has one tracer at a time: detach it first",
 			 (int)pid, tracer, comm);
-	} else if (uid >= 0 && (uid_t)uid != getuid() && geteuid() != 0) {
+	} else if (geteuid() == 0) {
+		snprintf(buf, sizeof(buf),
+			 "ptrace was refused even to root: a security module "
+			 "(SELinux, AppArmor, kernel.yama.ptrace_scope=3) or "
+			 "another PID namespace protects process %d",
+			 (int)pid);
+	} else if (uid >= 0 && (uid_t)uid != getuid()) {
 		snprintf(buf, sizeof(buf),
 			 "process %d belongs to uid %ld and you are uid %d; "
 			 "ptrace needs the same user or CAP_SYS_PTRACE (run "

@@ -264,9 +264,11 @@ static void free_candidates(struct candidate *c, int n)
  * it is itself scheduled, and on a busy machine that can be a tick after
  * the thread stopped; counting from the interrupt instead would blame us
  * for time the thread spent waiting for a CPU anyway.  So: the wall time
- * from just before the interrupt to the release, less what the thread ran
- * and waited in the run queue meanwhile (its schedstat, read before the
- * interrupt and while stopped).  Never less than what waitpid saw.
+ * from just before the interrupt to the release, less what the thread
+ * waited in the run queue meanwhile (its schedstat, read before the
+ * interrupt and while stopped).  Exact for a running thread; for one that
+ * was waiting for a CPU the kernel books its whole wait on arrival, so
+ * this errs short, never below what waitpid saw.
  */
 static uint64_t stopped_for(const struct sb_stop *stop, uint64_t t_before,
 			    const struct sb_thread_stat *before,
@@ -276,8 +278,10 @@ static uint64_t stopped_for(const struct sb_stop *stop, uint64_t t_before,
 
 	if (!before->has_schedstat || !during->has_schedstat)
 		return stop->stopped_ns;
-	busy = (during->oncpu_ns - before->oncpu_ns) +
-	       (during->runwait_ns - before->runwait_ns);
+	/* Only the run-queue wait: the thread runs for microseconds between
+	 * the interrupt and its stop, and a running thread's on-CPU figure
+	 * lags its current slice, which would be counted here wrongly. */
+	busy = during->runwait_ns - before->runwait_ns;
 	if (busy >= span || span - busy < stop->stopped_ns)
 		return stop->stopped_ns;
 	return span - busy;
@@ -289,11 +293,14 @@ static uint64_t stopped_for(const struct sb_stop *stop, uint64_t t_before,
  * while a thread is stopped.  Returns 0, or -EPERM when ptrace is refused.
  */
 static int take_sample(struct sb_hot *h, const struct sb_hot_opts *o,
-		       struct candidate *c, int n, struct sb_hot_report *rep)
+		       struct candidate *c, int n, uint64_t deadline,
+		       struct sb_hot_report *rep)
 {
 	int i, r, gone = 0;
 
-	for (i = 0; i < n; i++) {
+	/* On a swamped machine each stop waits for the thread to get a CPU;
+	 * past the window's end the rest of the sample is dropped. */
+	for (i = 0; i < n && sb_now_ns() < deadline; i++) {
 		struct candidate *ci = &c[i];
 		struct sb_stop stop = { .tid = ci->tid };
 		struct sb_thread_stat before = { 0 }, during = { 0 };
@@ -353,6 +360,10 @@ static void fill_thread(const struct sb_thread_stat *a,
 	t->processor = b->processor;
 	t->born = !same;
 	t->cpu_pct = oncpu_share(a, b, secs, hz);
+	/* One thread runs on one CPU at a time: more is clock skew between
+	 * our reads of the clock and of the counters. */
+	if (t->cpu_pct > 100.0)
+		t->cpu_pct = 100.0;
 	du = b->utime - (same ? a->utime : 0);
 	ds = b->stime - (same ? a->stime : 0);
 	if (du + ds == 0) {
@@ -631,6 +642,7 @@ int sb_hot_measure(struct sb_hot *h, const struct sb_hot_opts *o,
 	double hz = (double)sb_proc_clk_tck(), secs, probe_s;
 	uint64_t t0, span, start;
 	int ncand = 0, err, i, s, pass;
+	uint64_t window_end;
 	/* -k 0 turns stacks off, not the verdict. */
 	int max_hot = o->max_hot > 0 ? o->max_hot : 3;
 	size_t k;
@@ -648,6 +660,7 @@ int sb_hot_measure(struct sb_hot *h, const struct sb_hot_opts *o,
 	}
 	refresh_maps(h);
 	t0 = h->prev.when_ns;
+	window_end = t0 + (uint64_t)(o->interval_s * 1e9);
 
 	/* A probe of a fifth of the window (at most 0.2 s) finds the
 	 * threads to sample; the rest of the window is sampled. */
@@ -681,7 +694,9 @@ int sb_hot_measure(struct sb_hot *h, const struct sb_hot_opts *o,
 			rep->interrupted = true;
 			break;
 		}
-		err = take_sample(h, o, cand, ncand, rep);
+		if (sb_now_ns() >= window_end)
+			break;
+		err = take_sample(h, o, cand, ncand, window_end, rep);
 		if (err == -EPERM) {
 			rep->err_ptrace = err;
 			break;
@@ -730,6 +745,20 @@ finish:
 	 * first (when many are equally busy, as in a thread storm, the ones
 	 * we have stacks for are the ones worth showing).
 	 */
+	/* Each of our stops is a voluntary switch of the thread's (two for
+	 * a sleeping one: woken to stop, back to sleep), not its doing. */
+	for (s = 0; s < ncand; s++) {
+		for (i = 0; i < rep->nthreads; i++) {
+			struct sb_hot_thread *t = &rep->threads[i];
+
+			if (t->tid != cand[s].tid)
+				continue;
+			t->vcsw_per_s -= (t->state == 'R' ? 1 : 2) *
+					 cand[s].nsamples / secs;
+			if (t->vcsw_per_s < 0)
+				t->vcsw_per_s = 0;
+		}
+	}
 	detect_storm(rep);
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < rep->nthreads && rep->nhot < max_hot; i++) {
@@ -750,11 +779,6 @@ finish:
 			rep->nhot++;
 			if (!c)
 				continue;
-			/* Each of our stops is a voluntary switch: not the
-			 * thread's own doing. */
-			t->vcsw_per_s -= c->nsamples / secs;
-			if (t->vcsw_per_s < 0)
-				t->vcsw_per_s = 0;
 			err = build_profile(h, o, c, t);
 			if (err)
 				goto out;

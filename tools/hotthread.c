@@ -87,14 +87,18 @@ static double parse_number(const char *s, double min, double max,
 
 static long parse_integer(const char *s, long min, long max, const char *what)
 {
-	double v = parse_number(s, (double)min, (double)max, what);
+	char *end;
+	long v;
 
-	if (v != (double)(long)v) {
-		warnx("bad %s '%s': want a whole number", what, s);
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		warnx("bad %s '%s': want a whole number from %ld to %ld", what,
+		      s, min, max);
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
-	return (long)v;
+	return v;
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)
@@ -247,6 +251,8 @@ static const char *not_sampled_why(const struct sb_hot_report *r)
 		return "sampling is off: -s 0 or -k 0";
 	if (r->exited)
 		return "the process exited";
+	if (r->interrupted)
+		return "the window was interrupted";
 	return "it became hot after the window's first probe";
 }
 
@@ -293,9 +299,10 @@ static void print_text(FILE *f, const struct sb_hot_report *r, int rows,
 			continue;
 		}
 		fprintf(f,
-			"%d samples, stopped %.2f ms in all, longest %.2f "
+			"%d sample%s, stopped %.2f ms in all, longest %.2f "
 			"ms\n",
-			t->nsamples, t->stopped_ms, t->max_stop_ms);
+			t->nsamples, t->nsamples == 1 ? "" : "s", t->stopped_ms,
+			t->max_stop_ms);
 		for (g = 0; g < t->ngroups; g++) {
 			const struct sb_hot_group *gr = &t->groups[g];
 			const struct sb_hot_frame *lf =
@@ -560,6 +567,8 @@ int main(int argc, char **argv)
 	if (live && !o.count_set)
 		o.count = 0;
 	pid = resolve_target(&o);
+	if (interrupted)
+		errx(EXIT_TROUBLE, "interrupted before measuring");
 	rc = sb_hot_open(pid, &h);
 	if (rc == -ESRCH)
 		errx(EXIT_TROUBLE, "no process %d", (int)pid);
