@@ -401,20 +401,6 @@ static int cmp_cpu(const void *x, const void *y)
 	return (a->tid > b->tid) - (a->tid < b->tid);
 }
 
-static bool same_frame(const struct sb_hot_frame *a,
-		       const struct sb_hot_frame *b)
-{
-	if (a->sym.module != b->sym.module)
-		return false;
-	if (a->sym.function && b->sym.function)
-		return strcmp(a->sym.function, b->sym.function) == 0;
-	if (a->sym.function || b->sym.function)
-		return false;
-	if (a->sym.function_start)
-		return a->sym.function_start == b->sym.function_start;
-	return a->sym.addr == b->sym.addr;
-}
-
 static int cmp_group(const void *x, const void *y)
 {
 	const struct sb_hot_group *a = x, *b = y;
@@ -440,22 +426,19 @@ static int build_profile(struct sb_hot *h, const struct sb_hot_opts *o,
 		const struct sb_frame *raw =
 			c->frames + (size_t)s * (size_t)o->max_depth;
 		int len = c->lens[s];
-		struct sb_hot_frame *f = calloc((size_t)len, sizeof(*f));
+		struct sb_sym_frame *f = calloc((size_t)len, sizeof(*f));
 
 		if (!f)
 			return -ENOMEM;
-		for (i = 0; i < len; i++) {
-			f[i].raw = raw[i];
-			sb_syms_lookup(h->syms, &h->maps, raw[i].ip,
-				       raw[i].exact, &f[i].sym);
-		}
+		sb_syms_frames(h->syms, &h->maps, raw, len, f);
 		for (g = 0; g < t->ngroups; g++) {
 			struct sb_hot_group *gr = &t->groups[g];
 
 			if (gr->nframes != len)
 				continue;
-			for (i = 0;
-			     i < len && same_frame(&gr->frames[i], &f[i]); i++)
+			for (i = 0; i < len &&
+				    sb_sym_frame_same(&gr->frames[i], &f[i]);
+			     i++)
 				;
 			if (i == len)
 				break;
@@ -475,7 +458,7 @@ static int build_profile(struct sb_hot *h, const struct sb_hot_opts *o,
 	return 0;
 }
 
-const struct sb_hot_frame *sb_hot_group_line_frame(const struct sb_hot_group *g)
+const struct sb_sym_frame *sb_hot_group_line_frame(const struct sb_hot_group *g)
 {
 	int i;
 
@@ -497,7 +480,7 @@ static const char *cpu_kind(const struct sb_hot_thread *t, char *buf,
 	return buf;
 }
 
-const struct sb_hot_frame *sb_hot_group_user_frame(const struct sb_hot_group *g)
+const struct sb_sym_frame *sb_hot_group_user_frame(const struct sb_hot_group *g)
 {
 	int i;
 
@@ -517,7 +500,7 @@ static void where_clause(const struct sb_hot_thread *t, const char *arrow,
 			 char *buf, size_t size)
 {
 	const struct sb_hot_group *g;
-	const struct sb_hot_frame *lf;
+	const struct sb_sym_frame *lf;
 	char name[256], lname[256], fl[256];
 	const char *leaf;
 

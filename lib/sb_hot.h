@@ -30,17 +30,11 @@ struct sb_hot_opts {
 		.samples = 20, .max_depth = 128, .arrow = "<-"   \
 	}
 
-/* One resolved frame. */
-struct sb_hot_frame {
-	struct sb_frame raw;
-	struct sb_symbol_info sym;
-};
-
 /* Identical stacks (same functions, frame by frame), with a count. */
 struct sb_hot_group {
 	int count;
 	int nframes;
-	struct sb_hot_frame *frames; /* innermost first */
+	struct sb_sym_frame *frames; /* innermost first */
 	enum sb_stack_end end;
 };
 
@@ -108,14 +102,14 @@ void sb_hot_report_free(struct sb_hot_report *report);
 void sb_hot_close(struct sb_hot *h);
 
 /* The innermost frame with a known source line in a group, or NULL. */
-const struct sb_hot_frame *
+const struct sb_sym_frame *
 sb_hot_group_line_frame(const struct sb_hot_group *g);
 
 /*
  * The innermost frame with a source line in the program's own code (not
  * in a system library or the vDSO); else as sb_hot_group_line_frame.
  */
-const struct sb_hot_frame *
+const struct sb_sym_frame *
 sb_hot_group_user_frame(const struct sb_hot_group *g);
 
 #endif

@@ -50,7 +50,7 @@ static int parse_line(const char *line, size_t len, struct sb_map *m)
 	return m->path ? 0 : -ENOMEM;
 }
 
-int sb_maps_add(struct sb_maps *maps, const struct sb_map *m)
+int sb_maps_add(struct sb_maps *maps, const struct sb_map *m, const char *path)
 {
 	int err = sb_vec_reserve((void **)&maps->v, &maps->cap, maps->n + 1,
 				 sizeof(*maps->v));
@@ -58,7 +58,7 @@ int sb_maps_add(struct sb_maps *maps, const struct sb_map *m)
 	if (err)
 		return err;
 	maps->v[maps->n] = *m;
-	maps->v[maps->n].path = strdup(m->path ? m->path : "");
+	maps->v[maps->n].path = strdup(path ? path : "");
 	if (!maps->v[maps->n].path)
 		return -ENOMEM;
 	maps->n++;

@@ -36,8 +36,8 @@ int sb_maps_read(pid_t pid, struct sb_maps *out);
  */
 int sb_maps_parse(const char *text, struct sb_maps *out);
 
-/* Append one mapping (used by core readers); copies path. */
-int sb_maps_add(struct sb_maps *maps, const struct sb_map *m);
+/* Append one mapping (used by core readers), with a copy of path. */
+int sb_maps_add(struct sb_maps *maps, const struct sb_map *m, const char *path);
 
 /* Sort by start after sb_maps_add calls. */
 void sb_maps_sort(struct sb_maps *maps);

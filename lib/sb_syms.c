@@ -54,8 +54,14 @@ struct cache_entry {
 	struct sb_symbol_info info;
 };
 
+struct path_override {
+	char *mapped, *real;
+};
+
 struct sb_syms {
 	pid_t pid;
+	struct path_override *overrides;
+	size_t noverrides;
 	char *sysroot; /* "" for "/" */
 	enum sb_syms_lines lines;
 	struct module *modules;
@@ -435,6 +441,35 @@ static int read_image_live(struct sb_syms *s, const struct sb_map *map,
 	return m->elf && elf_kind(m->elf) == ELF_K_ELF ? 0 : -ENOEXEC;
 }
 
+static const char *override_for(const struct sb_syms *s, const char *mapped)
+{
+	size_t i;
+
+	for (i = 0; i < s->noverrides; i++)
+		if (strcmp(s->overrides[i].mapped, mapped) == 0)
+			return s->overrides[i].real;
+	return NULL;
+}
+
+int sb_syms_set_file(struct sb_syms *s, const char *mapped, const char *real)
+{
+	struct path_override *o = realloc(
+		s->overrides, (s->noverrides + 1) * sizeof(*s->overrides));
+
+	if (!o)
+		return -ENOMEM;
+	s->overrides = o;
+	o[s->noverrides].mapped = strdup(mapped);
+	o[s->noverrides].real = strdup(real);
+	if (!o[s->noverrides].mapped || !o[s->noverrides].real) {
+		free(o[s->noverrides].mapped);
+		free(o[s->noverrides].real);
+		return -ENOMEM;
+	}
+	s->noverrides++;
+	return 0;
+}
+
 static void load_module(struct sb_syms *s, const struct sb_map *map,
 			struct module *m)
 {
@@ -457,8 +492,13 @@ static void load_module(struct sb_syms *s, const struct sb_map *map,
 			err = open_elf(path, &m->fd, &m->elf);
 		}
 		if (err && !map->deleted) {
-			snprintf(path, sizeof(path), "%s%s", s->sysroot,
-				 map->path);
+			const char *real = override_for(s, map->path);
+
+			if (real)
+				snprintf(path, sizeof(path), "%s", real);
+			else
+				snprintf(path, sizeof(path), "%s%s", s->sysroot,
+					 map->path);
 			err = open_elf(path, &m->fd, &m->elf);
 		}
 		if (!err && has_debug_info(m->elf))
@@ -507,6 +547,104 @@ static struct module *get_module(struct sb_syms *s, const struct sb_map *map)
 	if (!m->loaded)
 		load_module(s, map, m);
 	return m;
+}
+
+int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
+		   const char **build_id)
+{
+	struct module *m = get_module(s, map);
+
+	*build_id = NULL;
+	if (!m)
+		return -ENOMEM;
+	if (m->failed)
+		return -ENOENT;
+	*build_id = m->build_id[0] ? m->build_id : NULL;
+	return 0;
+}
+
+void sb_syms_withhold(struct sb_syms *s, const struct sb_map *map)
+{
+	struct module *m = get_module(s, map);
+
+	if (m)
+		m->failed = true;
+}
+
+/* Search one symbol table for a name, any type but sections and files. */
+static bool symtab_find(Elf *elf, Elf64_Word type, const char *name,
+			uint64_t *value)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type ||
+		    !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		n = d ? sh.sh_size / sh.sh_entsize : 0;
+		for (i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *sn;
+
+			if (!gelf_getsym(d, (int)i, &sym))
+				break;
+			if (sym.st_shndx == SHN_UNDEF || !sym.st_value)
+				continue;
+			sn = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (sn && strncmp(sn, name, strlen(name)) == 0 &&
+			    (sn[strlen(name)] == '\0' ||
+			     sn[strlen(name)] == '@')) {
+				*value = sym.st_value;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+int sb_syms_find(struct sb_syms *s, const struct sb_maps *maps,
+		 const char *module_base, const char *name, uint64_t *addr)
+{
+	size_t i;
+
+	for (i = 0; i < maps->n; i++) {
+		const struct sb_map *map = &maps->v[i];
+		const char *slash = strrchr(map->path, '/');
+		struct module *m;
+		uint64_t value;
+		int l;
+
+		if (map->offset != 0 || !slash ||
+		    strncmp(slash + 1, module_base, strlen(module_base)))
+			continue;
+		m = get_module(s, map);
+		if (!m || m->failed)
+			continue;
+		if (!symtab_find(m->elf, SHT_DYNSYM, name, &value) &&
+		    !(m->dbg_elf &&
+		      symtab_find(m->dbg_elf, SHT_SYMTAB, name, &value)) &&
+		    !symtab_find(m->elf, SHT_SYMTAB, name, &value))
+			continue;
+		/* Back from the module's address to the process's, through
+		 * the segment that holds it. */
+		for (l = 0; l < m->nloads; l++) {
+			const struct load *ld = &m->loads[l];
+			uint64_t bias =
+				map->start - (m->loads[0].vaddr & ~0xfffull);
+
+			if (value >= ld->vaddr &&
+			    value < ld->vaddr + ld->filesz + 0x100000) {
+				*addr = value + bias;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
 }
 
 int sb_syms_add_image(struct sb_syms *s, const char *name, const void *image,
@@ -761,6 +899,31 @@ int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 	return out->module ? 0 : -ENOENT;
 }
 
+void sb_syms_frames(struct sb_syms *s, const struct sb_maps *maps,
+		    const struct sb_frame *raw, int n, struct sb_sym_frame *out)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		out[i].raw = raw[i];
+		sb_syms_lookup(s, maps, raw[i].ip, raw[i].exact, &out[i].sym);
+	}
+}
+
+bool sb_sym_frame_same(const struct sb_sym_frame *a,
+		       const struct sb_sym_frame *b)
+{
+	if (a->sym.module != b->sym.module)
+		return false;
+	if (a->sym.function && b->sym.function)
+		return strcmp(a->sym.function, b->sym.function) == 0;
+	if (a->sym.function || b->sym.function)
+		return false;
+	if (a->sym.function_start)
+		return a->sym.function_start == b->sym.function_start;
+	return a->sym.addr == b->sym.addr;
+}
+
 void sb_syms_free(struct sb_syms *s)
 {
 	struct module *m, *next;
@@ -786,6 +949,11 @@ void sb_syms_free(struct sb_syms *s)
 		free(m->path);
 		free(m);
 	}
+	for (i = 0; i < s->noverrides; i++) {
+		free(s->overrides[i].mapped);
+		free(s->overrides[i].real);
+	}
+	free(s->overrides);
 	for (i = 0; i < s->nstrings; i++)
 		free(s->strings[i]);
 	free(s->strings);

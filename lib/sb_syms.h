@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "sb_maps.h"
+#include "sb_stack.h"
 
 /*
  * What is known about one code address.  Strings are owned by the
@@ -33,6 +34,12 @@ struct sb_symbol_info {
 	uint64_t module_offset;
 	/* hex, of the module */
 	const char *build_id;
+};
+
+/* A frame as recorded while the thread was stopped, and its names. */
+struct sb_sym_frame {
+	struct sb_frame raw;
+	struct sb_symbol_info sym;
 };
 
 struct sb_syms;
@@ -79,6 +86,46 @@ void sb_syms_set_lines(struct sb_syms *s, enum sb_syms_lines which);
 
 /* Whether a module path is a system library (/lib, /usr/lib) or [vdso]. */
 bool sb_syms_system_module(const char *path);
+
+/*
+ * Read mapped (a path as the process mapped it) from real instead: an
+ * executable that has moved (corepeek -e).  Returns 0 or -ENOMEM.
+ */
+int sb_syms_set_file(struct sb_syms *s, const char *mapped, const char *real);
+
+/*
+ * Load the module behind map and give its build-id (NULL if it has none;
+ * owned by the symbolizer).  0, or -ENOENT when the file cannot be read.
+ */
+int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
+		   const char **build_id);
+
+/*
+ * Never name frames of this module: its file is not the one that ran
+ * (build-id mismatch).  Lookups then give module+offset only.
+ */
+void sb_syms_withhold(struct sb_syms *s, const struct sb_map *map);
+
+/*
+ * The address in the process of a symbol (function or data) of the module
+ * whose file name starts with module_base ("libc.so"), e.g. __abort_msg.
+ * 0 or -ENOENT.
+ */
+int sb_syms_find(struct sb_syms *s, const struct sb_maps *maps,
+		 const char *module_base, const char *name, uint64_t *addr);
+
+/* Name n raw frames into out[0..n). */
+void sb_syms_frames(struct sb_syms *s, const struct sb_maps *maps,
+		    const struct sb_frame *raw, int n,
+		    struct sb_sym_frame *out);
+
+/*
+ * Whether two named frames are the same place for grouping stacks: the
+ * same function of the same module (offsets may differ), or, unnamed, the
+ * same function start or address.
+ */
+bool sb_sym_frame_same(const struct sb_sym_frame *a,
+		       const struct sb_sym_frame *b);
 
 void sb_syms_free(struct sb_syms *s);
 

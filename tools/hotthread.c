@@ -305,7 +305,7 @@ static void print_text(FILE *f, const struct sb_hot_report *r, int rows,
 			t->max_stop_ms);
 		for (g = 0; g < t->ngroups; g++) {
 			const struct sb_hot_group *gr = &t->groups[g];
-			const struct sb_hot_frame *lf =
+			const struct sb_sym_frame *lf =
 				sb_hot_group_user_frame(gr);
 
 			fprintf(f, "  %3.0f %% ",
