@@ -75,6 +75,9 @@ static void read_psinfo(struct sb_core *c, const void *desc, size_t size)
 	c->fname[sizeof(c->fname) - 1] = '\0';
 	memcpy(c->psargs, ps.pr_psargs, sizeof(ps.pr_psargs));
 	c->psargs[sizeof(c->psargs) - 1] = '\0';
+	/* The kernel pads the arguments with a space. */
+	while (c->psargs[0] && c->psargs[strlen(c->psargs) - 1] == ' ')
+		c->psargs[strlen(c->psargs) - 1] = '\0';
 	c->pid = ps.pr_pid;
 	c->uid = ps.pr_uid;
 }

@@ -563,6 +563,37 @@ int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 	return 0;
 }
 
+static bool to_vaddr(const struct module *m, const struct sb_map *map,
+		     uint64_t addr, uint64_t *vaddr);
+
+int sb_syms_section(struct sb_syms *s, const struct sb_maps *maps,
+		    uint64_t addr, char *buf, size_t size)
+{
+	const struct sb_map *map = sb_maps_find(maps, addr);
+	struct module *m = map && map->path[0] ? get_module(s, map) : NULL;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	uint64_t vaddr;
+
+	buf[0] = '\0';
+	if (!m || m->failed || !to_vaddr(m, map, addr, &vaddr) ||
+	    elf_getshdrstrndx(m->elf, &shstrndx))
+		return -ENOENT;
+	while ((scn = elf_nextscn(m->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) ||
+		    vaddr < sh.sh_addr || vaddr - sh.sh_addr >= sh.sh_size)
+			continue;
+		name = elf_strptr(m->elf, shstrndx, sh.sh_name);
+		if (name)
+			snprintf(buf, size, "%s", name);
+		return name ? 0 : -ENOENT;
+	}
+	return -ENOENT;
+}
+
 void sb_syms_withhold(struct sb_syms *s, const struct sb_map *map)
 {
 	struct module *m = get_module(s, map);

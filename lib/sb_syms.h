@@ -100,6 +100,10 @@ int sb_syms_set_file(struct sb_syms *s, const char *mapped, const char *real);
 int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 		   const char **build_id);
 
+/* The ELF section (".rodata") holding addr, into buf; 0 or -ENOENT. */
+int sb_syms_section(struct sb_syms *s, const struct sb_maps *maps,
+		    uint64_t addr, char *buf, size_t size);
+
 /*
  * Never name frames of this module: its file is not the one that ran
  * (build-id mismatch).  Lookups then give module+offset only.
