@@ -19,7 +19,7 @@ crash() {
 	mkdir -p "$dir"
 	case $prog in */*) ;; *) prog=$SB_TESTPROGS/$prog ;; esac
 	# The outer subshell swallows bash's "Segmentation fault" line.
-	( (cd "$dir" && exec "$prog" --delay 0 "$@") >"$dir/out" 2>&1 ) 2>/dev/null
+	( (cd "$dir" && exec "$prog" --delay 0 "$@") >"$dir/out" 2>&1; true ) 2>/dev/null
 	sed -n 's/^ready pid=//p' "$dir/out"
 	for f in "$dir"/core "$dir"/core.*; do
 		[ -f "$f" ] && [ "$f" != "$dir/core" ] && mv "$f" "$dir/core"
