@@ -61,7 +61,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 # <prog>-O2-stripped, for the tools to prove they cope without names.
 TP_SRCS := $(wildcard testprogs/*.c)
 TP_NAMES := $(TP_SRCS:testprogs/%.c=%)
-TP_VARIANTS := spin-worker spin-vdso
+TP_VARIANTS := spin-worker spin-vdso crash-null crash-stack-overflow
 TP_BINS := $(TP_NAMES:%=$(BUILD)/testprogs/%) \
 	$(TP_VARIANTS:%=$(BUILD)/testprogs/%-O2-stripped)
 TP_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread
