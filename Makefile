@@ -62,14 +62,17 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TP_SRCS := $(wildcard testprogs/*.c)
 TP_NAMES := $(TP_SRCS:testprogs/%.c=%)
 TP_VARIANTS := spin-worker spin-vdso crash-null crash-stack-overflow
+# Static builds: no LD_PRELOAD, no shared libraries (corepeek run copes).
+TP_STATIC := crash-divide
 TP_BINS := $(TP_NAMES:%=$(BUILD)/testprogs/%) \
-	$(TP_VARIANTS:%=$(BUILD)/testprogs/%-O2-stripped)
+	$(TP_VARIANTS:%=$(BUILD)/testprogs/%-O2-stripped) \
+	$(TP_STATIC:%=$(BUILD)/testprogs/%-static)
 TP_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread
 
 MANS := $(wildcard man/*.[1-8])
 
 .PHONY: all build deps demo check check-unit check-e2e bench install \
-	uninstall clean format format-check lint-man
+	uninstall clean format format-check lint-man fuzz
 
 ifeq ($(DEPS_OK),yes)
 all: build
@@ -117,6 +120,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/tap.h $(LIB_A) lib/*.h
 $(BUILD)/testprogs/%: testprogs/%.c testprogs/testprog.h
 	@mkdir -p $(@D)
 	$(CC) $(TP_CFLAGS) -O0 -g -fno-omit-frame-pointer -o $@ $<
+
+$(BUILD)/testprogs/%-static: testprogs/%.c testprogs/testprog.h
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) -O0 -g -fno-omit-frame-pointer -static -o $@ $<
 
 $(BUILD)/testprogs/%-O2-stripped: testprogs/%.c testprogs/testprog.h
 	@mkdir -p $(@D)
@@ -166,6 +173,68 @@ format-check:
 
 lint-man:
 	mandoc -T lint -W warning $(MANS)
+
+# make fuzz: the core reader (lib/sb_core.c) under libFuzzer with ASan and
+# UBSan, for FUZZ_SECONDS (60); not part of `make check`.  Needs clang with
+# libFuzzer (installed here when missing and root).  The seed corpus is made
+# once by tests/fuzz/seeds.sh into $(BUILD)/fuzz/seeds; what the fuzzer finds
+# grows $(BUILD)/fuzz/corpus, and a crash lands in $(BUILD)/fuzz/artifacts/.
+# Reproducers kept in tests/fuzz/crashes/ are replayed first: one that still
+# fails is named and fails the target (after the fuzzing); one that passes
+# joins the corpus as a regression seed.  FUZZ_FLAGS adds libFuzzer options.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?=
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_BIN := $(FUZZ_DIR)/fuzz_core
+# sb_core.c and what it calls (sb_maps_*, sb_vec_reserve).
+FUZZ_LIB_SRCS := lib/sb_core.c lib/sb_maps.c lib/sb_util.c
+FUZZ_SEED_PROGS := $(addprefix $(BUILD)/testprogs/,crash-divide \
+	crash-null-call crash-assert)
+
+$(FUZZ_BIN): tests/fuzz/fuzz_core.c $(FUZZ_LIB_SRCS) lib/*.h
+	@mkdir -p $(@D)
+	@command -v clang >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "fuzz: installing clang"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends clang >/dev/null || \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends \
+				clang >/dev/null; }; \
+		else \
+			echo "fuzz: needs clang: sudo apt-get install clang" >&2; \
+			exit 1; \
+		fi; }
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+		-D_GNU_SOURCE -Ilib $$(pkg-config --cflags libelf) -o $@ \
+		tests/fuzz/fuzz_core.c $(FUZZ_LIB_SRCS) \
+		$$(pkg-config --libs libelf)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_SEED_PROGS)
+	@if [ ! -d $(FUZZ_DIR)/seeds ]; then \
+		rm -rf $(FUZZ_DIR)/seeds.new && \
+		SB_TESTPROGS=$(CURDIR)/$(BUILD)/testprogs \
+			bash tests/fuzz/seeds.sh $(FUZZ_DIR)/seeds.new && \
+		mv $(FUZZ_DIR)/seeds.new $(FUZZ_DIR)/seeds || exit 1; \
+	fi
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/replay
+	@fail=0; \
+	for f in tests/fuzz/crashes/*; do \
+		[ -f "$$f" ] || continue; \
+		log=$(FUZZ_DIR)/replay/$$(basename "$$f").log; \
+		if $(FUZZ_BIN) -timeout=10 -rss_limit_mb=2048 "$$f" \
+			>"$$log" 2>&1; then \
+			cp "$$f" $(FUZZ_DIR)/corpus/; \
+		else \
+			echo "fuzz: $$f still fails (see $$log)" >&2; fail=1; \
+		fi; \
+	done; \
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_FLAGS) \
+		$(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds || fail=1; \
+	exit $$fail
 
 clean:
 	rm -rf build build-san

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <signal.h>
+#include <stdint.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <stdbool.h>
@@ -11,18 +13,32 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sb_catch.h"
 #include "sb_core.h"
 #include "sb_crash.h"
 #include "sb_report.h"
 #include "sb_syms.h"
+#include "sb_util.h"
 
 #define EXIT_TROUBLE 2
 #define EXIT_USAGE 64
 #define MAX_VDSO (1u << 20)
 
+/* Where the report comes from: a core file, or a process caught live. */
+struct origin {
+	const char *source; /* "core 'core.42'" or "process" */
+	pid_t pid;
+	const char *comm;
+	const char *cmdline;
+	const char *exe;
+};
+
 struct opts {
 	bool json;
 	bool all;
+	bool run;
+	const char *outdir;
+	char **argv; /* run: the program and its arguments */
 	const char *exe;
 	const char *sysroot;
 	const char *core;
@@ -34,14 +50,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: corepeek [-aj] [-e executable] [--sysroot dir] core\n"
+		"       corepeek run [-aj] [-o dir] -- program [args...]\n"
 		"\n"
-		"Why a process crashed, from its core file.\n"
+		"Why a process crashed, from its core file, or caught as it "
+		"happens.\n"
 		"\n"
 		"  -a, --all              every thread in full\n"
 		"  -j, --json             one JSON document\n"
 		"  -e, --executable file  the executable, if it has moved\n"
 		"      --sysroot dir      find mapped files under dir (a core "
 		"from another machine)\n"
+		"  -o, --output dir       run: also write the report into dir\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          the version\n");
 }
@@ -53,13 +72,20 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "executable", required_argument, NULL, 'e' },
 		{ "sysroot", required_argument, NULL, 'S' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "aje:hV", longopts, NULL)) != -1) {
+	if (argc > 1 && strcmp(argv[1], "run") == 0) {
+		o->run = true;
+		argv++;
+		argc--;
+	}
+	while ((c = getopt_long(argc, argv, o->run ? "+ajo:hV" : "aje:hV",
+				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			o->all = true;
@@ -73,6 +99,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'S':
 			o->sysroot = optarg;
 			break;
+		case 'o':
+			o->outdir = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -83,6 +112,15 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			usage(stderr);
 			exit(EXIT_USAGE);
 		}
+	}
+	if (o->run) {
+		if (optind == argc) {
+			warnx("run: no program given");
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+		o->argv = argv + optind;
+		return;
 	}
 	if (optind + 1 != argc) {
 		warnx(optind == argc ? "no core file given" :
@@ -201,7 +239,7 @@ static void chain(FILE *f, const struct sb_crash_thread *t)
 		fprintf(f, " %s ...", arrow);
 }
 
-static void print_text(FILE *f, const struct sb_core *core,
+static void print_text(FILE *f, const struct origin *core,
 		       const struct sb_crash_report *r, const struct opts *o)
 {
 	const struct sb_crash_thread *t = &r->threads[0];
@@ -211,8 +249,8 @@ static void print_text(FILE *f, const struct sb_core *core,
 
 	fprintf(f, "%s%s%s\n", color ? "\033[1m" : "", r->summary,
 		color ? "\033[0m" : "");
-	fprintf(f, "core '%s': pid %d '%s' (%s), %d threads\n", core->path,
-		(int)core->pid, core->fname, core->psargs, r->nthreads);
+	fprintf(f, "%s: pid %d '%s' (%s), %d threads\n", core->source,
+		(int)core->pid, core->comm, core->cmdline, r->nthreads);
 	fprintf(f, "signal %s (%s", sb_crash_signal_name(r->signo),
 		strsignal(r->signo));
 	if (code)
@@ -296,7 +334,7 @@ static json_object *thread_json(const struct sb_crash_thread *t)
 	return o;
 }
 
-static void print_json(FILE *f, const struct sb_core *core,
+static void print_json(FILE *f, const struct origin *core,
 		       const struct sb_crash_report *r, bool complete)
 {
 	json_object *doc = json_object_new_object(), *sig, *threads;
@@ -307,12 +345,13 @@ static void print_json(FILE *f, const struct sb_core *core,
 	json_object_object_add(doc, "version",
 			       json_object_new_string(SB_VERSION));
 	json_object_object_add(doc, "pid", json_object_new_int(core->pid));
-	json_object_object_add(doc, "core", json_object_new_string(core->path));
+	json_object_object_add(doc, "source",
+			       json_object_new_string(core->source));
 	json_object_object_add(doc, "executable",
 			       core->exe ? json_object_new_string(core->exe) :
 					   NULL);
 	json_object_object_add(doc, "command",
-			       json_object_new_string(core->psargs));
+			       json_object_new_string(core->cmdline));
 	sig = json_object_new_object();
 	json_object_object_add(sig, "number", json_object_new_int(r->signo));
 	json_object_object_add(
@@ -352,30 +391,33 @@ static void print_json(FILE *f, const struct sb_core *core,
 	json_object_put(doc);
 }
 
-int main(int argc, char **argv)
+static void emit(FILE *f, const struct origin *from,
+		 const struct sb_crash_report *r, const struct opts *o,
+		 bool complete)
 {
-	struct opts o = { 0 };
-	struct sb_core_opts copts = { 0 };
+	if (o->json)
+		print_json(f, from, r, complete);
+	else
+		print_text(f, from, r, o);
+}
+
+/* The usual report, from a core file. */
+static int peek_core(const struct opts *o)
+{
+	struct sb_core_opts copts = { .sysroot = o->sysroot, .exe = o->exe };
 	struct sb_crash_input in = { 0 };
 	struct sb_crash_report rep;
+	struct user_regs_struct *regs;
 	struct sb_core *core;
 	struct sb_syms *syms;
-	struct user_regs_struct *regs;
-	char errbuf[512];
+	struct origin from;
+	char errbuf[512], source[4200];
 	const char **names;
 	pid_t *tids;
 	bool complete;
 	int rc, i;
 
-	parse_opts(argc, argv, &o);
-	setlocale(LC_ALL, "");
-	if (strcmp(nl_langinfo(CODESET), "UTF-8") == 0) {
-		arrow = "\u2190";
-		times = "\u00d7";
-	}
-	copts.sysroot = o.sysroot;
-	copts.exe = o.exe;
-	rc = sb_core_open(o.core, &copts, &core, errbuf, sizeof(errbuf));
+	rc = sb_core_open(o->core, &copts, &core, errbuf, sizeof(errbuf));
 	if (rc)
 		errx(EXIT_TROUBLE, "%s", errbuf);
 	complete = core->complete == 0;
@@ -385,15 +427,15 @@ int main(int argc, char **argv)
 		warnx("'%s' has no NT_SIGINFO note: the signal's details are "
 		      "unknown (a core from a very old kernel, or made by "
 		      "gcore?)",
-		      o.core);
-	syms = sb_syms_new(0, o.sysroot);
+		      o->core);
+	syms = sb_syms_new(0, o->sysroot);
 	if (!syms)
 		errx(EXIT_TROUBLE, "out of memory");
 	/* glibc's compressed DWARF would cost most of the run for lines of
 	 * abort() and start_thread: lines for the program's own code. */
 	sb_syms_set_lines(syms, SB_SYMS_LINES_PROGRAM);
-	if (o.exe && core->exe)
-		sb_syms_set_file(syms, core->exe, o.exe);
+	if (o->exe && core->exe)
+		sb_syms_set_file(syms, core->exe, o->exe);
 	add_vdso(core, syms);
 	complete &= check_modules(core, syms);
 
@@ -426,12 +468,15 @@ int main(int argc, char **argv)
 	in.sender_uid = core->sig.sender_uid;
 	rc = sb_crash_analyze(&in, &rep);
 	if (rc)
-		errx(EXIT_TROUBLE, "cannot analyze '%s': %s", o.core,
+		errx(EXIT_TROUBLE, "cannot analyze '%s': %s", o->core,
 		     strerror(-rc));
-	if (o.json)
-		print_json(stdout, core, &rep, complete);
-	else
-		print_text(stdout, core, &rep, &o);
+	snprintf(source, sizeof(source), "core '%s'", o->core);
+	from = (struct origin){ .source = source,
+				.pid = core->pid,
+				.comm = core->fname,
+				.cmdline = core->psargs,
+				.exe = core->exe };
+	emit(stdout, &from, &rep, o, complete);
 	sb_crash_report_free(&rep);
 	free(tids);
 	free(regs);
@@ -441,4 +486,145 @@ int main(int argc, char **argv)
 	if (fflush(stdout) || ferror(stdout))
 		err(EXIT_TROUBLE, "write error on standard output");
 	return complete ? 0 : EXIT_TROUBLE;
+}
+
+/* Read /proc/PID/<file> as text, NULs as spaces (cmdline). */
+static void proc_text(pid_t pid, const char *file, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	n = sb_read_file(path, buf, size);
+	if (n == -EFBIG)
+		n = (ssize_t)size - 1;
+	if (n < 0)
+		n = 0;
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
+}
+
+/* Called by sb_catch_run while every thread of the crashing program is
+ * stopped: the same report as from a core, from the live process. */
+static void on_crash(void *ctx, const struct sb_catch_crash *c)
+{
+	const struct opts *o = ctx;
+	struct sb_crash_input in = { 0 };
+	struct sb_crash_report rep;
+	struct sb_maps maps;
+	struct sb_syms *syms;
+	struct origin from;
+	char comm[64], cmdline[512], exe[4096], path[4200];
+	const char **names;
+	ssize_t n;
+	int i;
+
+	if (sb_maps_read(c->pid, &maps)) {
+		warnx("cannot read the maps of process %d", (int)c->pid);
+		return;
+	}
+	syms = sb_syms_new(c->pid, NULL);
+	names = calloc((size_t)c->nthreads, sizeof(*names));
+	if (!syms || !names) {
+		warnx("out of memory");
+		goto out;
+	}
+	sb_syms_set_lines(syms, SB_SYMS_LINES_PROGRAM);
+	for (i = 0; i < c->nthreads; i++)
+		names[i] = c->names[i];
+	proc_text(c->pid, "comm", comm, sizeof(comm));
+	proc_text(c->pid, "cmdline", cmdline, sizeof(cmdline));
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	in.pid = c->pid;
+	in.exe = exe[0] ? exe : NULL;
+	in.comm = comm;
+	in.maps = &maps;
+	in.mem = sb_memsrc_live(c->pid);
+	in.syms = syms;
+	in.nthreads = c->nthreads;
+	in.tids = c->tids;
+	in.names = names;
+	in.regs = c->regs;
+	in.signo = c->signo;
+	in.code = c->code;
+	in.addr = c->addr;
+	in.sender_pid = c->sender_pid;
+	in.sender_uid = c->sender_uid;
+	if (sb_crash_analyze(&in, &rep)) {
+		warnx("out of memory");
+		goto out;
+	}
+	from = (struct origin){ .source = "caught live",
+				.pid = c->pid,
+				.comm = comm,
+				.cmdline = cmdline,
+				.exe = in.exe };
+	/* stdout belongs to the program; the report goes to stderr. */
+	emit(stderr, &from, &rep, o, true);
+	if (o->outdir) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/corepeek-%d.%s", o->outdir,
+			 (int)c->pid, o->json ? "json" : "txt");
+		f = fopen(path, "w");
+		if (!f)
+			warn("cannot write the report to '%s'", path);
+		if (f) {
+			emit(f, &from, &rep, o, true);
+			if (fclose(f))
+				warn("cannot write the report to '%s'", path);
+		}
+	}
+	sb_crash_report_free(&rep);
+out:
+	free(names);
+	sb_syms_free(syms);
+	sb_maps_free(&maps);
+}
+
+/* corepeek run: start the program, catch its crash, die as it does. */
+static int run_and_catch(const struct opts *o)
+{
+	struct sb_catch_result res;
+	int rc;
+
+	/* Ctrl-C is for the program (same terminal, same process group):
+	 * we stay to report its fate. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	rc = sb_catch_run(o->argv, on_crash, (void *)(uintptr_t)o, &res);
+	if (rc == -ENOENT || rc == -EACCES)
+		errx(127, "cannot run '%s': %s", o->argv[0], strerror(-rc));
+	if (rc)
+		errx(EXIT_TROUBLE, "cannot trace '%s': %s", o->argv[0],
+		     strerror(-rc));
+	if (res.signaled) {
+		if (!res.caught)
+			warnx("'%s' was killed by %s", o->argv[0],
+			      sb_crash_signal_name(res.status));
+		else if (res.core_dumped)
+			warnx("'%s' died of %s (core dumped)", o->argv[0],
+			      sb_crash_signal_name(res.status));
+		return 128 + res.status;
+	}
+	return res.status;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+
+	parse_opts(argc, argv, &o);
+	setlocale(LC_ALL, "");
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") == 0) {
+		arrow = "\u2190";
+		times = "\u00d7";
+	}
+	return o.run ? run_and_catch(&o) : peek_core(&o);
 }

@@ -218,6 +218,56 @@ o=$(timeout 10 corepeek "$SB_TMP/absurd" 2>&1); r=$?
 is "absurd note size: status 2, no crash, no hang" "$r" 2
 like "absurd note size: a clear message" "$o" "notes that cannot be read|no thread"
 
+# --- corepeek run: catch the crash as it happens --------------------------
+rdir=$SB_TMP/run
+mkdir -p "$rdir/reports"
+cd "$rdir" || exit 1
+corepeek run -j -o "$rdir/reports" -- "$SB_TESTPROGS/crash-null" --delay 0 \
+	>"$rdir/out" 2>"$rdir/err"; r=$?
+is "run crash-null: the program's own status (SIGSEGV)" "$r" 139
+like "run crash-null: the program's stdout untouched" "$(cat "$rdir/out")" "^ready pid=[0-9]+$"
+rpid=$(sed -n 's/^ready pid=//p' "$rdir/out")
+rjson=$(cat "$rdir/reports/corepeek-$rpid.json" 2>/dev/null)
+check "run crash-null: -o wrote the JSON report" jq -e . <<<"$rjson"
+check "run crash-null: live, the thread has its name" jq -e '
+	.cause == "null-deref" and .crashed_thread.name == "parser" and
+	.crashed_thread.stack[0].function == "read_field" and
+	(.threads | length) == 51 and
+	([.threads[].name | select(. != null and startswith("pool-"))] | length) == 49' <<<"$rjson"
+like "run crash-null: said it died, core dumped" "$(cat "$rdir/err")" \
+	"'.*crash-null' died of SIGSEGV \(core dumped\)"
+check "run crash-null: the kernel still dumped its core" test -s "$rdir/core"
+if [ -s "$rdir/core" ]; then
+	is "run crash-null: the core gives the same signature" \
+		"$(corepeek -j "$rdir/core" | jq -r .signature)" \
+		"$(jq -r .signature <<<"$rjson")"
+	rm -f "$rdir/core"
+else
+	ok 1 "run crash-null: no core to compare"
+fi
+corepeek run -- "$SB_TESTPROGS/crash-assert" --delay 0 >/dev/null 2>"$rdir/err"; r=$?
+is "run crash-assert: status 134 (SIGABRT)" "$r" 134
+like "run crash-assert: verdict on stderr" "$(grep -m1 '^assertion' "$rdir/err")" \
+	"^assertion failed in check_invariants \(crash-assert.c:[0-9]+\)"
+corepeek run -- "$SB_TESTPROGS/crash-stack-overflow" --delay 0 >/dev/null 2>"$rdir/err"; r=$?
+is "run stack overflow: status 139" "$r" 139
+like "run stack overflow: caught on the overflowing stack" "$(cat "$rdir/err")" \
+	"^stack overflow in thread [0-9]+ 'crash-stack-ove': walk_tree calls itself [0-9]{5,} times"
+corepeek run -- "$SB_TESTPROGS/crash-divide-static" --delay 0 >/dev/null 2>"$rdir/err"; r=$?
+is "run a static binary: status 136 (SIGFPE)" "$r" 136
+like "run a static binary: named" "$(cat "$rdir/err")" \
+	"^integer divide by zero in thread [0-9]+ '[^']*' in compute_average \(crash-divide.c:[0-9]+\)"
+rm -f "$rdir"/core*
+corepeek run -- sh -c 'exit 3' >/dev/null 2>"$rdir/err"; r=$?
+is "run, no crash: the program's exit status" "$r" 3
+is "run, no crash: nothing said" "$(cat "$rdir/err")" ""
+corepeek run -- sh -c 'kill -TERM $$' >/dev/null 2>"$rdir/err"; r=$?
+is "run, killed by SIGTERM: 128 + 15" "$r" 143
+corepeek run -- /no/such/program >/dev/null 2>"$rdir/err"; r=$?
+is "run, no such program: 127" "$r" 127
+like "run, no such program: says so" "$(cat "$rdir/err")" "cannot run '/no/such/program': No such file or directory"
+cd "$SB_TMP" || exit 1
+
 corepeek >/dev/null 2>&1
 is "no core given: status 64" "$?" 64
 corepeek --bogus x >/dev/null 2>&1

@@ -1,0 +1,255 @@
+/* sb_catch.c: trace a program's threads and catch its fatal signal. */
+#include "sb_catch.h"
+#include "sb_proc.h"
+#include "sb_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_TRACED 65536
+
+/* Signals whose default action dumps core: the crashes. */
+static bool dumps_core(int sig)
+{
+	switch (sig) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGILL:
+	case SIGABRT:
+	case SIGSYS:
+	case SIGTRAP:
+	case SIGQUIT:
+	case SIGXCPU:
+	case SIGXFSZ:
+		return true;
+	}
+	return false;
+}
+
+/* Whether the program catches sig itself (SigCgt in its status). */
+static bool catches(pid_t pid, int sig)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long mask;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (sb_read_file(path, buf, sizeof(buf)) < 0)
+		return false;
+	p = strstr(buf, "\nSigCgt:");
+	if (!p || sscanf(p + 8, "%llx", &mask) != 1)
+		return false;
+	return mask & (1ull << (sig - 1));
+}
+
+struct traced {
+	pid_t *tids;
+	int n;
+};
+
+static void add_tid(struct traced *t, pid_t tid)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->tids[i] == tid)
+			return;
+	if (t->n < MAX_TRACED)
+		t->tids[t->n++] = tid;
+}
+
+static void drop_tid(struct traced *t, pid_t tid)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->tids[i] == tid) {
+			t->tids[i] = t->tids[--t->n];
+			return;
+		}
+}
+
+/*
+ * Stop every other thread, read every thread's registers and name, and
+ * hand the picture to the callback.  The others are let go again before
+ * the fatal signal is delivered.
+ */
+static void report_crash(pid_t pid, pid_t victim, int sig, struct traced *t,
+			 sb_catch_fn fn, void *ctx)
+{
+	struct sb_catch_crash c = { .pid = pid, .signo = sig };
+	bool *stopped = calloc((size_t)t->n + 1, sizeof(*stopped));
+	siginfo_t si;
+	int i, n = 0;
+
+	c.tids = calloc((size_t)t->n + 1, sizeof(*c.tids));
+	c.names = calloc((size_t)t->n + 1, sizeof(*c.names));
+	c.regs = calloc((size_t)t->n + 1, sizeof(*c.regs));
+	if (!stopped || !c.tids || !c.names || !c.regs)
+		goto out;
+	if (ptrace(PTRACE_GETSIGINFO, victim, 0, &si) == 0) {
+		c.code = si.si_code;
+		c.addr = (unsigned long long)(uintptr_t)si.si_addr;
+		if (si.si_code <= 0) {
+			c.sender_pid = si.si_pid;
+			c.sender_uid = si.si_uid;
+		}
+	}
+	/* Interrupt the others, then collect their stops. */
+	for (i = 0; i < t->n; i++)
+		if (t->tids[i] != victim)
+			ptrace(PTRACE_INTERRUPT, t->tids[i], 0, 0);
+	for (i = 0; i < t->n; i++) {
+		int status;
+
+		if (t->tids[i] == victim) {
+			stopped[i] = true;
+			continue;
+		}
+		while (waitpid(t->tids[i], &status, __WALL) == t->tids[i]) {
+			if (WIFEXITED(status) || WIFSIGNALED(status))
+				break;
+			if ((unsigned)status >> 16 == PTRACE_EVENT_STOP) {
+				stopped[i] = true;
+				break;
+			}
+			/* A signal on its way to it: it stays pending and is
+			 * delivered when the thread resumes (below). */
+			ptrace(PTRACE_CONT, t->tids[i], 0,
+			       (void *)(long)WSTOPSIG(status));
+		}
+	}
+	/* The victim first: [0] took the signal. */
+	for (i = -1; i < t->n; i++) {
+		pid_t tid = i < 0 ? victim : t->tids[i];
+		char path[64];
+
+		if (i >= 0 && (tid == victim || !stopped[i]))
+			continue;
+		if (ptrace(PTRACE_GETREGS, tid, 0, &c.regs[n]) != 0)
+			continue;
+		c.tids[n] = tid;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid,
+			 (int)tid);
+		if (sb_read_file(path, c.names[n], sizeof(c.names[n])) > 0)
+			c.names[n][strcspn(c.names[n], "\n")] = '\0';
+		n++;
+	}
+	c.nthreads = n;
+	if (n)
+		fn(ctx, &c);
+	for (i = 0; i < t->n; i++)
+		if (t->tids[i] != victim && stopped[i])
+			ptrace(PTRACE_CONT, t->tids[i], 0, 0);
+out:
+	free(stopped);
+	free(c.tids);
+	free(c.names);
+	free(c.regs);
+}
+
+int sb_catch_run(char *const argv[], sb_catch_fn on_crash, void *ctx,
+		 struct sb_catch_result *res)
+{
+	struct traced t = { 0 };
+	int pipefd[2], status, child_errno = 0;
+	pid_t pid;
+	ssize_t r;
+
+	memset(res, 0, sizeof(*res));
+	t.tids = calloc(MAX_TRACED, sizeof(*t.tids));
+	if (!t.tids || pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* Signals the tool ignores must not stay ignored here. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		close(pipefd[0]);
+		raise(SIGSTOP); /* wait to be seized */
+		execvp(argv[0], argv);
+		child_errno = errno;
+		if (write(pipefd[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status) ||
+	    ptrace(PTRACE_SEIZE, pid, 0,
+		   (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC))) {
+		int e = errno;
+
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(pipefd[0]);
+		free(t.tids);
+		return -e;
+	}
+	add_tid(&t, pid);
+	kill(pid, SIGCONT);
+	for (;;) {
+		pid_t tid = waitpid(-1, &status, __WALL);
+		int event, sig;
+
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			drop_tid(&t, tid);
+			if (tid != pid)
+				continue;
+			res->exited = WIFEXITED(status);
+			res->signaled = WIFSIGNALED(status);
+			res->core_dumped =
+				WIFSIGNALED(status) && WCOREDUMP(status);
+			res->status = res->exited ? WEXITSTATUS(status) :
+						    WTERMSIG(status);
+			break;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		add_tid(&t, tid);
+		event = (unsigned)status >> 16;
+		sig = WSTOPSIG(status);
+		if (event == PTRACE_EVENT_STOP) {
+			/* A job-control stop keeps it stopped, as untraced. */
+			if (sig == SIGSTOP || sig == SIGTSTP ||
+			    sig == SIGTTIN || sig == SIGTTOU)
+				ptrace(PTRACE_LISTEN, tid, 0, 0);
+			else
+				ptrace(PTRACE_CONT, tid, 0, 0);
+			continue;
+		}
+		if (event) {
+			/* clone, exec: nothing to pass on. */
+			ptrace(PTRACE_CONT, tid, 0, 0);
+			continue;
+		}
+		/* A signal on its way: pass it on, after a look if fatal. */
+		if (dumps_core(sig) && !catches(pid, sig) && !res->caught &&
+		    on_crash) {
+			report_crash(pid, tid, sig, &t, on_crash, ctx);
+			res->caught = true;
+		}
+		ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig);
+	}
+	free(t.tids);
+	/* exec failed?  The child said so through the close-on-exec pipe,
+	 * whose write end is closed by now either way. */
+	r = read(pipefd[0], &child_errno, sizeof(child_errno));
+	close(pipefd[0]);
+	if (r == sizeof(child_errno) && child_errno)
+		return -child_errno;
+	return 0;
+}
