@@ -133,7 +133,7 @@ $(BUILD)/testprogs/%-O2-stripped: testprogs/%.c testprogs/testprog.h
 # Tests find what they run through these variables (tests/lib.sh).
 TEST_ENV := LC_ALL=C SB_BIN=$(CURDIR)/$(BUILD)/bin \
 	SB_TESTPROGS=$(CURDIR)/$(BUILD)/testprogs SB_TOP=$(CURDIR) \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:disable_coredump=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 check: all
@@ -176,14 +176,18 @@ lint-man:
 
 # make fuzz: the core reader (lib/sb_core.c) under libFuzzer with ASan and
 # UBSan, for FUZZ_SECONDS (60); not part of `make check`.  Needs clang with
-# libFuzzer (installed here when missing and root).  The seed corpus is made
-# once by tests/fuzz/seeds.sh into $(BUILD)/fuzz/seeds; what the fuzzer finds
-# grows $(BUILD)/fuzz/corpus, and a crash lands in $(BUILD)/fuzz/artifacts/.
-# Reproducers kept in tests/fuzz/crashes/ are replayed first: one that still
-# fails is named and fails the target (after the fuzzing); one that passes
-# joins the corpus as a regression seed.  FUZZ_FLAGS adds libFuzzer options.
+# libFuzzer (installed here when missing and root).  The fuzzer is rebuilt
+# every time (a few seconds), so FUZZ_CFLAGS always takes effect (e.g.
+# FUZZ_CFLAGS=-fno-sanitize=nonnull-attribute to look past a known report).
+# The seed corpus is made once by tests/fuzz/seeds.sh into
+# $(BUILD)/fuzz/seeds; what the fuzzer finds grows $(BUILD)/fuzz/corpus, and
+# a crash lands in $(BUILD)/fuzz/artifacts/.  Reproducers kept in
+# tests/fuzz/crashes/ are replayed first: one that still fails is named and
+# fails the target (after the fuzzing); one that passes joins the corpus as
+# a regression seed.  FUZZ_FLAGS adds libFuzzer options (-jobs=2, -dict=...).
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS ?=
+FUZZ_CFLAGS ?=
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_BIN := $(FUZZ_DIR)/fuzz_core
 # sb_core.c and what it calls (sb_maps_*, sb_vec_reserve).
@@ -191,8 +195,8 @@ FUZZ_LIB_SRCS := lib/sb_core.c lib/sb_maps.c lib/sb_util.c
 FUZZ_SEED_PROGS := $(addprefix $(BUILD)/testprogs/,crash-divide \
 	crash-null-call crash-assert)
 
-$(FUZZ_BIN): tests/fuzz/fuzz_core.c $(FUZZ_LIB_SRCS) lib/*.h
-	@mkdir -p $(@D)
+fuzz: $(FUZZ_SEED_PROGS)
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/replay
 	@command -v clang >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "fuzz: installing clang"; \
@@ -207,19 +211,17 @@ $(FUZZ_BIN): tests/fuzz/fuzz_core.c $(FUZZ_LIB_SRCS) lib/*.h
 		fi; }
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
-		-D_GNU_SOURCE -Ilib $$(pkg-config --cflags libelf) -o $@ \
-		tests/fuzz/fuzz_core.c $(FUZZ_LIB_SRCS) \
-		$$(pkg-config --libs libelf)
-
-fuzz: $(FUZZ_BIN) $(FUZZ_SEED_PROGS)
+		-D_GNU_SOURCE -Ilib $$(pkg-config --cflags libelf) \
+		$(FUZZ_CFLAGS) -o $(FUZZ_BIN) tests/fuzz/fuzz_core.c \
+		$(FUZZ_LIB_SRCS) $$(pkg-config --libs libelf)
 	@if [ ! -d $(FUZZ_DIR)/seeds ]; then \
 		rm -rf $(FUZZ_DIR)/seeds.new && \
 		SB_TESTPROGS=$(CURDIR)/$(BUILD)/testprogs \
 			bash tests/fuzz/seeds.sh $(FUZZ_DIR)/seeds.new && \
 		mv $(FUZZ_DIR)/seeds.new $(FUZZ_DIR)/seeds || exit 1; \
 	fi
-	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/replay
-	@fail=0; \
+	@export UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1}"; \
+	fail=0; \
 	for f in tests/fuzz/crashes/*; do \
 		[ -f "$$f" ] || continue; \
 		log=$(FUZZ_DIR)/replay/$$(basename "$$f").log; \
@@ -227,7 +229,10 @@ fuzz: $(FUZZ_BIN) $(FUZZ_SEED_PROGS)
 			>"$$log" 2>&1; then \
 			cp "$$f" $(FUZZ_DIR)/corpus/; \
 		else \
-			echo "fuzz: $$f still fails (see $$log)" >&2; fail=1; \
+			echo "fuzz: $$f still fails:" \
+				"$$(grep -m1 -E 'SUMMARY|ERROR|timeout' "$$log")" \
+				"(whole report: $$log)" >&2; \
+			fail=1; \
 		fi; \
 	done; \
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
