@@ -28,6 +28,10 @@ static void hold_signals(void)
 	sigaddset(&held, SIGHUP);
 	sigaddset(&held, SIGQUIT);
 	sigaddset(&held, SIGPIPE);
+	/* Ctrl-Z must not suspend us while we hold a thread stopped. */
+	sigaddset(&held, SIGTSTP);
+	sigaddset(&held, SIGTTIN);
+	sigaddset(&held, SIGTTOU);
 	sigprocmask(SIG_BLOCK, &held, &saved_mask);
 }
 
@@ -60,9 +64,10 @@ static int on_status(struct sb_stop *t, int status)
 		 * group-stop in place. */
 		return 1;
 	}
-	if (event == 0 && WSTOPSIG(status) != SIGTRAP) {
-		/* A signal was on its way to the thread: hand it back when
-		 * we detach, or the target would lose it. */
+	if (event == 0) {
+		/* A signal was on its way to the thread (under SEIZE every
+		 * such stop is one, SIGTRAP from an int3 included): hand it
+		 * back when we detach, or the target would lose it. */
 		t->pending_sig = WSTOPSIG(status);
 		return 1;
 	}
@@ -124,7 +129,7 @@ static void reap_late(void)
 		if (r > 0 && WIFSTOPPED(status)) {
 			int event = (unsigned)status >> 16, sig = 0;
 
-			if (event == 0 && WSTOPSIG(status) != SIGTRAP)
+			if (event == 0)
 				sig = WSTOPSIG(status);
 			ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
 		}
@@ -192,9 +197,10 @@ int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 		t[i].seized = t[i].stopped = t[i].gone = false;
 		t[i].pending_sig = t[i].error = 0;
 		t[i].stopped_ns = 0;
-		if (is_late(t[i].tid)) {
-			/* Still ours from a stop that never came: skip it
-			 * this time rather than call it refused. */
+		if (is_late(t[i].tid) || nlate >= MAX_LATE) {
+			/* Still ours from a stop that never came (or no room
+			 * to remember one more): skip it this time rather
+			 * than call it refused. */
 			t[i].error = -EBUSY;
 			continue;
 		}
@@ -210,9 +216,12 @@ int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 		t[i].t_stop_ns = sb_now_ns();
 		if (ptrace(PTRACE_INTERRUPT, t[i].tid, 0, 0) != 0) {
 			t[i].error = -errno;
-			ptrace(PTRACE_DETACH, t[i].tid, 0, 0);
-			t[i].seized = false;
 			t[i].gone = errno == ESRCH;
+			/* Seized but not stopping: it must not be forgotten
+			 * while it is ours. */
+			if (!t[i].gone)
+				add_late(t[i].tid);
+			t[i].seized = false;
 		}
 	}
 	/*
@@ -225,7 +234,14 @@ int sb_attach_stop(struct sb_stop *t, int n, int timeout_ms)
 	arm_alarm(&alarm_state);
 	for (i = 0; i < n; i++) {
 		while (t[i].seized && !t[i].stopped) {
-			int status, r = waitpid(t[i].tid, &status, __WALL);
+			/* Past the deadline, only what has stopped by now. */
+			int status, r = waitpid(t[i].tid, &status,
+						sb_now_ns() >= deadline ?
+							__WALL | WNOHANG :
+							__WALL);
+
+			if (r == 0)
+				break;
 
 			if (r < 0 && errno == EINTR) {
 				if (sb_now_ns() >= deadline)

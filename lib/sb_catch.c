@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_TRACED 65536
@@ -86,6 +87,7 @@ static void report_crash(pid_t pid, pid_t victim, int sig, struct traced *t,
 {
 	struct sb_catch_crash c = { .pid = pid, .signo = sig };
 	bool *stopped = calloc((size_t)t->n + 1, sizeof(*stopped));
+	uint64_t deadline;
 	siginfo_t si;
 	int i, n = 0;
 
@@ -106,6 +108,9 @@ static void report_crash(pid_t pid, pid_t victim, int sig, struct traced *t,
 	for (i = 0; i < t->n; i++)
 		if (t->tids[i] != victim)
 			ptrace(PTRACE_INTERRUPT, t->tids[i], 0, 0);
+	/* A thread in uninterruptible sleep may never stop: a second at
+	 * most, then the report is made without it. */
+	deadline = sb_now_ns() + 1000000000ull;
 	for (i = 0; i < t->n; i++) {
 		int status;
 
@@ -113,15 +118,26 @@ static void report_crash(pid_t pid, pid_t victim, int sig, struct traced *t,
 			stopped[i] = true;
 			continue;
 		}
-		while (waitpid(t->tids[i], &status, __WALL) == t->tids[i]) {
+		while (sb_now_ns() < deadline) {
+			pid_t w =
+				waitpid(t->tids[i], &status, __WALL | WNOHANG);
+
+			if (w == 0) {
+				struct timespec ts = { 0, 100000 };
+
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			if (w != t->tids[i])
+				break;
 			if (WIFEXITED(status) || WIFSIGNALED(status))
 				break;
 			if ((unsigned)status >> 16 == PTRACE_EVENT_STOP) {
 				stopped[i] = true;
 				break;
 			}
-			/* A signal on its way to it: it stays pending and is
-			 * delivered when the thread resumes (below). */
+			/* A signal on its way to it: delivered now, and our
+			 * interrupt stops it right after. */
 			ptrace(PTRACE_CONT, t->tids[i], 0,
 			       (void *)(long)WSTOPSIG(status));
 		}
@@ -138,8 +154,10 @@ static void report_crash(pid_t pid, pid_t victim, int sig, struct traced *t,
 		c.tids[n] = tid;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid,
 			 (int)tid);
-		if (sb_read_file(path, c.names[n], sizeof(c.names[n])) > 0)
+		if (sb_read_file(path, c.names[n], sizeof(c.names[n])) > 0) {
 			c.names[n][strcspn(c.names[n], "\n")] = '\0';
+			sb_proc_clean_name(c.names[n]);
+		}
 		n++;
 	}
 	c.nthreads = n;

@@ -421,7 +421,19 @@ static int backing_fd(struct sb_core *c, const char *mapped)
 		return -1;
 	path = sb_core_file_path(c, mapped);
 	p->fds[p->nfds].path = strdup(mapped);
-	p->fds[p->nfds].fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	/* A path from the core: only a regular file, opened without
+	 * blocking (a FIFO there must not hang us). */
+	p->fds[p->nfds].fd = path ? open(path, O_RDONLY | O_CLOEXEC |
+						       O_NONBLOCK | O_NOCTTY) :
+				    -1;
+	if (p->fds[p->nfds].fd >= 0) {
+		struct stat st;
+
+		if (fstat(p->fds[p->nfds].fd, &st) || !S_ISREG(st.st_mode)) {
+			close(p->fds[p->nfds].fd);
+			p->fds[p->nfds].fd = -1;
+		}
+	}
 	free(path);
 	if (!p->fds[p->nfds].path) {
 		if (p->fds[p->nfds].fd >= 0)

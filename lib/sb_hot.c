@@ -102,8 +102,12 @@ static void refresh_maps(struct sb_hot *h)
 {
 	struct sb_maps fresh;
 
-	if (h->no_stacks || sb_maps_read(h->pid, &fresh))
+	if (h->no_stacks)
 		return;
+	if (sb_maps_read(h->pid, &fresh)) {
+		sb_maps_free(&fresh);
+		return;
+	}
 	if (maps_equal(&fresh, &h->maps)) {
 		sb_maps_free(&fresh);
 		return;
@@ -111,6 +115,7 @@ static void refresh_maps(struct sb_hot *h)
 	sb_maps_free(&h->maps);
 	h->maps = fresh;
 	sb_unwinder_set_maps(h->unw, &h->maps);
+	sb_syms_flush(h->syms);
 }
 
 static bool default_wait(void *ctx, int ms)
@@ -210,10 +215,19 @@ static int pick_candidates(struct sb_hot *h, const struct sb_hot_opts *o,
 		if (share[k].cpu >= threshold &&
 		    (threshold == o->hot_pct || share[k].wants >= 50.0))
 			c[n++].tid = share[k].tid;
+	/* Hot last time, and still busy: a thread gone to sleep since must
+	 * not be stopped, which would also cut its sleep short (EINTR). */
 	for (i = 0; i < h->nlast_hot && n < o->max_hot; i++) {
+		const struct sb_thread_stat *b =
+			sb_thread_list_find(probe, h->last_hot[i]);
+
 		for (j = 0; j < n && c[j].tid != h->last_hot[i]; j++)
 			;
-		if (j == n && sb_thread_list_find(probe, h->last_hot[i]))
+		for (k = 0; k < probe->n && share[k].tid != h->last_hot[i]; k++)
+			;
+		if (j == n && b && k < probe->n &&
+		    (share[k].cpu >= threshold ||
+		     (b->state == 'R' && share[k].cpu >= 1.0)))
 			c[n++].tid = h->last_hot[i];
 	}
 	/* A busy machine gives a spinner only a sliver of a short probe;

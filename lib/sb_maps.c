@@ -11,16 +11,15 @@
 
 static int parse_line(const char *line, size_t len, struct sb_map *m)
 {
-	char perms[5] = "", pathbuf[4096];
+	char perms[5] = "";
 	unsigned long long start, end, off, ino;
 	unsigned maj, min;
 	int consumed = 0;
 	const char *path;
 	size_t plen;
 
-	if (len >= sizeof(pathbuf))
-		return -EINVAL;
 	memset(m, 0, sizeof(*m));
+	/* sscanf stops at the newline that ends the line, or the NUL. */
 	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", &start, &end, perms,
 		   &off, &maj, &min, &ino, &consumed) != 7 ||
 	    consumed <= 0 || (size_t)consumed > len || start >= end ||
@@ -39,14 +38,13 @@ static int parse_line(const char *line, size_t len, struct sb_map *m)
 	path = line + consumed;
 	while (path < line + len && *path == ' ')
 		path++;
+	/* A path can be as long as PATH_MAX: no fixed buffer. */
 	plen = (size_t)(line + len - path);
-	memcpy(pathbuf, path, plen);
-	pathbuf[plen] = '\0';
-	if (plen > 10 && strcmp(pathbuf + plen - 10, " (deleted)") == 0) {
+	if (plen > 10 && memcmp(path + plen - 10, " (deleted)", 10) == 0) {
 		m->deleted = true;
-		pathbuf[plen - 10] = '\0';
+		plen -= 10;
 	}
-	m->path = strdup(pathbuf);
+	m->path = strndup(path, plen);
 	return m->path ? 0 : -ENOMEM;
 }
 
@@ -138,7 +136,12 @@ int sb_maps_read(pid_t pid, struct sb_maps *out)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/maps",
 			 (int)pid, de->d_name);
-		read_maps_file(path, out);
+		/* Half a map is worse than none: binary search needs it
+		 * whole and sorted. */
+		if (read_maps_file(path, out)) {
+			sb_maps_free(out);
+			out->pid = pid;
+		}
 	}
 	closedir(dir);
 	return out->n ? 0 : -ESRCH;

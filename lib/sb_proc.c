@@ -14,6 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+void sb_proc_clean_name(char *name)
+{
+	for (; *name; name++)
+		if ((unsigned char)*name < 0x20 || *name == 0x7f)
+			*name = '?';
+}
+
 int sb_proc_parse_stat(const char *text, struct sb_thread_stat *st)
 {
 	const char *open = strchr(text, '('), *close = strrchr(text, ')');
@@ -29,6 +36,7 @@ int sb_proc_parse_stat(const char *text, struct sb_thread_stat *st)
 		namelen = sizeof(st->name) - 1;
 	memcpy(st->name, open + 1, namelen);
 	st->name[namelen] = '\0';
+	sb_proc_clean_name(st->name);
 
 	/* After the name: field 3 is the state, then numbers (field 4 on). */
 	p = close + 1;
@@ -283,6 +291,7 @@ int sb_proc_comm(pid_t pid, char *buf, size_t size)
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : (int)r;
 	buf[strcspn(buf, "\n")] = '\0';
+	sb_proc_clean_name(buf);
 	return 0;
 }
 

@@ -73,6 +73,13 @@ const struct sb_thread_stat *sb_thread_list_find(const struct sb_thread_list *l,
  */
 int sb_proc_parse_stat(const char *text, struct sb_thread_stat *st);
 
+/*
+ * Make a name safe to print: a process names itself, and a name with an
+ * escape sequence in it would drive the user's terminal.  Control bytes
+ * become '?', as ps does.
+ */
+void sb_proc_clean_name(char *name);
+
 /* Parse /proc/.../schedstat: "oncpu_ns runwait_ns timeslices". */
 int sb_proc_parse_schedstat(const char *text, struct sb_thread_stat *st);
 

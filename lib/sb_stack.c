@@ -172,7 +172,10 @@ static void load_table(struct sb_unwinder *u, struct eh_table *t)
 	/* Only the layout every toolchain emits: version 1, a 4-byte FDE
 	 * count, and a table of 4-byte offsets from the header. */
 	if (!ehframe || lo >= hi || mem_read(u, ehframe, hdr, sizeof(hdr)) ||
-	    hdr[0] != 1 || hdr[2] != DW_EH_PE_udata4 ||
+	    hdr[0] != 1 ||
+	    ((hdr[1] & 0x0f) != DW_EH_PE_udata4 &&
+	     (hdr[1] & 0x0f) != DW_EH_PE_sdata4) ||
+	    hdr[2] != DW_EH_PE_udata4 ||
 	    hdr[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
 		return;
 	memcpy(&t->fde_count, hdr + 8, 4);
@@ -392,7 +395,7 @@ int sb_unwind_regs(struct sb_unwinder *u, const struct user_regs_struct *regs,
 {
 	unw_cursor_t c;
 	int n = 0, r;
-	bool after_signal = false;
+	bool sig;
 
 	*end = SB_STACK_END_ERROR;
 	if (max <= 0)
@@ -414,8 +417,20 @@ int sb_unwind_regs(struct sb_unwinder *u, const struct user_regs_struct *regs,
 			break;
 		f->ip = ip;
 		f->sp = sp;
-		f->exact = n == 0 || after_signal;
-		f->signal = unw_is_signal_frame(&c) > 0;
+		/*
+		 * libunwind 1.6.2 says "signal frame" on the frame the signal
+		 * interrupted, one past the sigreturn trampoline: that frame's
+		 * ip is the interrupted instruction itself, and the one before
+		 * is the trampoline, whose ip is exact too (the handler's
+		 * return address is its first byte).
+		 */
+		sig = unw_is_signal_frame(&c) > 0;
+		f->exact = n == 0 || sig;
+		f->signal = false;
+		if (sig && n > 0) {
+			out[n - 1].signal = true;
+			out[n - 1].exact = true;
+		}
 		if (ip == 0) {
 			*end = SB_STACK_END_OUTERMOST;
 			break;
@@ -426,13 +441,13 @@ int sb_unwind_regs(struct sb_unwinder *u, const struct user_regs_struct *regs,
 		}
 		/* Garbage caught mid-clone repeats one frame (PLATFORM.md,
 		 * section 1, pitfall 4); the stack only grows upwards. */
-		if (n > 0 && !after_signal &&
+		/* (An alternate signal stack may lie anywhere.) */
+		if (n > 0 && !sig &&
 		    (sp < out[n - 1].sp ||
 		     (sp == out[n - 1].sp && ip == out[n - 1].ip))) {
 			*end = SB_STACK_END_LOOP;
 			break;
 		}
-		after_signal = f->signal;
 		if (++n == max) {
 			*end = SB_STACK_END_DEPTH;
 			break;

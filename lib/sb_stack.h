@@ -25,7 +25,9 @@ struct sb_frame {
 	uint64_t ip;
 	uint64_t sp;
 	bool exact; /* ip is the instruction itself, not a return address */
-	bool signal; /* a signal trampoline (the frame after it is exact) */
+	/* the sigreturn trampoline: the frame after it is the one the
+	 * signal interrupted, and exact */
+	bool signal;
 };
 
 /* Why a walk ended. */

@@ -306,9 +306,20 @@ static void sort_symbols(struct module *m)
 
 static int open_elf(const char *path, int *fd, Elf **elf)
 {
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	/* Paths come from the target (maps, a core's notes): a FIFO would
+	 * block us, a device node would be opened with its side effects.
+	 * Only regular files, opened without blocking. */
+	*elf = NULL;
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (*fd < 0)
 		return -errno;
+	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return -EINVAL;
+	}
 	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
 	if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
 		if (*elf)
@@ -338,8 +349,14 @@ static bool try_debug_file(struct module *m, const char *path)
 	}
 	m->dbg_fd = fd;
 	m->dbg_elf = elf;
-	free(m->line_path);
-	m->line_path = has_debug_info(elf) ? strdup(path) : m->line_path;
+	if (has_debug_info(elf)) {
+		char *lp = strdup(path);
+
+		if (lp) {
+			free(m->line_path);
+			m->line_path = lp;
+		}
+	}
 	return true;
 }
 
@@ -362,7 +379,9 @@ static void find_debug_file(struct sb_syms *s, struct module *m)
 	    try_debug_file(m, path))
 		return;
 	scn = find_section(m->elf, ".gnu_debuglink", SHT_PROGBITS);
-	if (scn && m->path[0] == '/') {
+	/* Without a build-id nothing proves a debuglink file is the one
+	 * built with this binary: a stale one would give wrong names. */
+	if (scn && m->path[0] == '/' && m->build_id[0]) {
 		Elf_Data *d = elf_getdata(scn, NULL);
 		char dir[4096], link[256];
 		const char *slash = strrchr(m->path, '/');
@@ -566,6 +585,13 @@ int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 static bool to_vaddr(const struct module *m, const struct sb_map *map,
 		     uint64_t addr, uint64_t *vaddr);
 
+void sb_syms_flush(struct sb_syms *s)
+{
+	if (s->cache)
+		memset(s->cache, 0, s->cache_cap * sizeof(*s->cache));
+	s->cache_used = 0;
+}
+
 int sb_syms_section(struct sb_syms *s, const struct sb_maps *maps,
 		    uint64_t addr, char *buf, size_t size)
 {
@@ -731,8 +757,11 @@ static uint64_t fde_start(struct module *m, uint64_t vaddr)
 	    d->d_size < 12)
 		return 0;
 	hdr = d->d_buf;
-	/* version 1, count udata4, table of datarel sdata4 pairs */
-	if (hdr[0] != 1 || hdr[2] != 0x03 || hdr[3] != 0x3b)
+	/* version 1, a 4-byte eh_frame pointer and count, table of datarel
+	 * sdata4 pairs */
+	if (hdr[0] != 1 ||
+	    ((hdr[1] & 0x0f) != 0x03 && (hdr[1] & 0x0f) != 0x0b) ||
+	    hdr[2] != 0x03 || hdr[3] != 0x3b)
 		return 0;
 	memcpy(&count, hdr + 8, 4);
 	if (count == 0 || (d->d_size - 12) / 8 < count)
@@ -938,6 +967,10 @@ void sb_syms_frames(struct sb_syms *s, const struct sb_maps *maps,
 	for (i = 0; i < n; i++) {
 		out[i].raw = raw[i];
 		sb_syms_lookup(s, maps, raw[i].ip, raw[i].exact, &out[i].sym);
+		/* glibc's __restore_rt has no size to match; say what it
+		 * is, as gdb does. */
+		if (raw[i].signal && !out[i].sym.function)
+			out[i].sym.function = "<signal handler called>";
 	}
 }
 

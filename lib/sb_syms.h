@@ -100,6 +100,9 @@ int sb_syms_set_file(struct sb_syms *s, const char *mapped, const char *real);
 int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 		   const char **build_id);
 
+/* Forget cached lookups: the maps changed (dlopen, dlclose). */
+void sb_syms_flush(struct sb_syms *s);
+
 /* The ELF section (".rodata") holding addr, into buf; 0 or -ENOENT. */
 int sb_syms_section(struct sb_syms *s, const struct sb_maps *maps,
 		    uint64_t addr, char *buf, size_t size);

@@ -1,5 +1,8 @@
 /* test_maps.c: /proc/PID/maps parsing and lookups. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sb_maps.h"
@@ -20,7 +23,7 @@ int main(void)
 	struct sb_maps maps = { 0 }, self = { 0 }, bad = { 0 };
 	const struct sb_map *m, *base;
 
-	tap_plan(21);
+	tap_plan(23);
 	is_int(sb_maps_parse(sample, &maps), 0, "sample parses");
 	is_int(maps.n, 8, "eight mappings");
 	m = sb_maps_find(&maps, 0x55d0c8a01234);
@@ -48,6 +51,22 @@ int main(void)
 	sb_maps_free(&bad);
 	ok(sb_maps_parse("1000-2000 rwxp\n", &bad) < 0, "cut line refused");
 	sb_maps_free(&bad);
+	{
+		/* A mapped path can be PATH_MAX long: no line limit. */
+		size_t len = 5000;
+		char *line = malloc(len + 100), *p;
+		struct sb_maps big = { 0 };
+
+		p = line + sprintf(line, "1000-2000 r-xp 0 fe:01 7 /");
+		memset(p, 'a', len);
+		p[len] = '\n';
+		p[len + 1] = '\0';
+		is_int(sb_maps_parse(line, &big), 0, "a 5000-byte path parses");
+		ok(big.n == 1 && strlen(big.v[0].path) == len + 1,
+		   "and is kept whole");
+		sb_maps_free(&big);
+		free(line);
+	}
 	is_int(sb_maps_read(getpid(), &self), 0, "own maps read");
 	m = sb_maps_find(&self, (uint64_t)(uintptr_t)&main);
 	ok(m && m->x, "main is in an executable mapping");

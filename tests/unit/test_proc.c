@@ -36,6 +36,13 @@ static void test_stat_parser(void)
 	is_int(st.stime, 567, "stime is field 15");
 	is_int(st.starttime, 98765, "starttime is field 22");
 	is_int(st.processor, 1, "processor is field 39");
+	is_int(sb_proc_parse_stat(
+		       "7 (\033]0;x\007y) S 1 7 7 0 -1 0 0 0 0 0 1 2 "
+		       "0 0 20 0 1 0 5 0 0 0 0 0 0 0 0 0 0 0 0 0 0 "
+		       "0 0 17 0 0 0 0 0 0\n",
+		       &st),
+	       0, "stat with control bytes in the name");
+	is_str(st.name, "?]0;x?y", "control bytes cannot reach a terminal");
 	ok(sb_proc_parse_stat("4242 no parens R 1", &st) < 0,
 	   "stat without a name is refused");
 	ok(sb_proc_parse_stat("4242 (x) R 1 2 3", &st) < 0,
@@ -106,7 +113,7 @@ static void test_leader_figures(void)
 
 int main(void)
 {
-	tap_plan(28);
+	tap_plan(30);
 	test_stat_parser();
 	test_other_parsers();
 	test_leader_figures();

@@ -19,6 +19,21 @@
 static volatile unsigned long counter;
 static int signal_pipe = -1;
 
+static volatile long handled;
+static volatile sig_atomic_t stop_flag;
+
+static void count_signal(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+static void stop_raising(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
 static void on_usr1(int sig)
 {
 	char c = 'u';
@@ -86,7 +101,7 @@ int main(void)
 	char c;
 	pid_t pid;
 
-	tap_plan(13);
+	tap_plan(15);
 	if (pipe(fds))
 		return 1;
 	pid = fork();
@@ -139,6 +154,62 @@ int main(void)
 	is_int(r, 1, "the signal sent during the stop was delivered");
 	sleep_ms(50);
 	ok(child_state(pid) == 'R', "child runs again after resume");
+
+	/*
+	 * A signal that reaches the thread while we stop it must be handed
+	 * back, SIGTRAP (an int3, a debug break) as much as any: a child
+	 * raises them in a loop while we stop and resume it many times.
+	 */
+	{
+		int sigs[2] = { SIGTRAP, SIGUSR2 }, k;
+
+		for (k = 0; k < 2; k++) {
+			int pfd[2], j;
+			long counts[2] = { 0, 0 };
+			pid_t raiser;
+
+			if (pipe(pfd))
+				return 1;
+			raiser = fork();
+			if (raiser == 0) {
+				struct sigaction sa;
+				long raised = 0;
+
+				memset(&sa, 0, sizeof(sa));
+				sa.sa_handler = count_signal;
+				sigaction(sigs[k], &sa, NULL);
+				signal(SIGTERM, stop_raising);
+				while (!stop_flag) {
+					raise(sigs[k]);
+					raised++;
+				}
+				counts[0] = raised;
+				counts[1] = handled;
+				if (write(pfd[1], counts, sizeof(counts)) < 0)
+					_exit(3);
+				_exit(0);
+			}
+			sleep_ms(20);
+			for (j = 0; j < 20000; j++) {
+				struct sb_stop s2 = { .tid = raiser };
+
+				sb_attach_stop(&s2, 1, 1000);
+				sb_attach_resume_all(&s2, 1);
+			}
+			kill(raiser, SIGTERM);
+			if (read(pfd[0], counts, sizeof(counts)) !=
+			    sizeof(counts))
+				counts[0] = -1;
+			waitpid(raiser, NULL, 0);
+			close(pfd[0]);
+			close(pfd[1]);
+			if (!ok(counts[0] > 0 && counts[0] == counts[1],
+				k == 0 ? "no SIGTRAP lost across 20000 stops" :
+					 "no SIGUSR2 lost across 20000 stops"))
+				printf("# raised %ld, handled %ld\n", counts[0],
+				       counts[1]);
+		}
+	}
 
 	stop.tid = 999999999;
 	is_int(sb_attach_stop(&stop, 1, 100), -ESRCH,
