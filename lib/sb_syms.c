@@ -43,6 +43,8 @@ struct module {
 	int nloads;
 	struct symbol *syms;
 	size_t nsyms, symcap;
+	struct symbol *dsyms;	/* data objects: globals, for naming locks */
+	size_t ndsyms, dsymcap;
 	Dwfl *dwfl;
 	Dwfl_Module *dwmod;
 	bool dw_tried;
@@ -253,12 +255,27 @@ static void add_symtab(struct module *m, Elf *elf, Elf64_Word type)
 			if (!gelf_getsym(d, (int)i, &sym))
 				break;
 			t = GELF_ST_TYPE(sym.st_info);
-			if ((t != STT_FUNC && t != STT_GNU_IFUNC) ||
+			if ((t != STT_FUNC && t != STT_GNU_IFUNC &&
+			     t != STT_OBJECT) ||
 			    sym.st_shndx == SHN_UNDEF || sym.st_size == 0)
 				continue;
 			name = elf_strptr(elf, sh.sh_link, sym.st_name);
 			if (!name || !*name)
 				continue;
+			if (t == STT_OBJECT) {
+				if (sb_vec_reserve((void **)&m->dsyms,
+						   &m->dsymcap, m->ndsyms + 1,
+						   sizeof(*m->dsyms)))
+					return;
+				m->dsyms[m->ndsyms++] = (struct symbol){
+					.addr = sym.st_value,
+					.size = sym.st_size,
+					.name = name,
+					.rank = symbol_rank(
+						GELF_ST_BIND(sym.st_info), name),
+				};
+				continue;
+			}
 			if (sb_vec_reserve((void **)&m->syms, &m->symcap,
 					   m->nsyms + 1, sizeof(*m->syms)))
 				return;
@@ -285,23 +302,29 @@ static int cmp_symbol(const void *a, const void *b)
 	       (strlen(x->name) < strlen(y->name));
 }
 
-static void sort_symbols(struct module *m)
+static void sort_table(struct symbol *v, size_t *n)
 {
 	size_t i, kept = 0;
 
-	if (!m->nsyms)
+	if (!*n)
 		return;
-	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_symbol);
-	for (i = 0; i < m->nsyms; i++) {
-		if (kept && m->syms[kept - 1].addr == m->syms[i].addr) {
+	qsort(v, *n, sizeof(*v), cmp_symbol);
+	for (i = 0; i < *n; i++) {
+		if (kept && v[kept - 1].addr == v[i].addr) {
 			/* Keep the best name but the largest extent. */
-			if (m->syms[i].size > m->syms[kept - 1].size)
-				m->syms[kept - 1].size = m->syms[i].size;
+			if (v[i].size > v[kept - 1].size)
+				v[kept - 1].size = v[i].size;
 			continue;
 		}
-		m->syms[kept++] = m->syms[i];
+		v[kept++] = v[i];
 	}
-	m->nsyms = kept;
+	*n = kept;
+}
+
+static void sort_symbols(struct module *m)
+{
+	sort_table(m->syms, &m->nsyms);
+	sort_table(m->dsyms, &m->ndsyms);
 }
 
 static int open_elf(const char *path, int *fd, Elf **elf)
@@ -585,6 +608,28 @@ int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 static bool to_vaddr(const struct module *m, const struct sb_map *map,
 		     uint64_t addr, uint64_t *vaddr);
 
+static const struct symbol *find_in(const struct symbol *v, size_t n,
+				     uint64_t a);
+
+int sb_syms_data(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
+		 const char **name, uint64_t *offset)
+{
+	const struct sb_map *map = sb_maps_find(maps, addr);
+	struct module *m = map && map->path[0] ? get_module(s, map) : NULL;
+	const struct symbol *sym;
+	uint64_t vaddr;
+
+	*name = NULL;
+	if (!m || m->failed || !to_vaddr(m, map, addr, &vaddr))
+		return -ENOENT;
+	sym = find_in(m->dsyms, m->ndsyms, vaddr);
+	if (!sym)
+		return -ENOENT;
+	*name = sym->name;
+	*offset = vaddr - sym->addr;
+	return 0;
+}
+
 void sb_syms_flush(struct sb_syms *s)
 {
 	if (s->cache)
@@ -801,15 +846,16 @@ static bool to_vaddr(const struct module *m, const struct sb_map *map,
 	return false;
 }
 
-static const struct symbol *find_symbol(const struct module *m, uint64_t a)
+static const struct symbol *find_in(const struct symbol *v, size_t n,
+				     uint64_t a)
 {
-	size_t lo = 0, hi = m->nsyms, i, stop;
+	size_t lo = 0, hi = n, i, stop;
 
 	/* Rightmost symbol starting at or below a ... */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->syms[mid].addr <= a)
+		if (v[mid].addr <= a)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -818,12 +864,17 @@ static const struct symbol *find_symbol(const struct module *m, uint64_t a)
 	 * for an enclosing symbol; never a neighbour that ends before a. */
 	stop = lo > 16 ? lo - 16 : 0;
 	for (i = lo; i > stop; i--) {
-		const struct symbol *sym = &m->syms[i - 1];
+		const struct symbol *sym = &v[i - 1];
 
 		if (a < sym->addr + sym->size)
 			return sym;
 	}
 	return NULL;
+}
+
+static const struct symbol *find_symbol(const struct module *m, uint64_t a)
+{
+	return find_in(m->syms, m->nsyms, a);
 }
 
 static void find_line(struct sb_syms *s, struct module *m, uint64_t vaddr,
@@ -1010,6 +1061,7 @@ void sb_syms_free(struct sb_syms *s)
 		free(m->image);
 		free(m->line_path);
 		free(m->syms);
+		free(m->dsyms);
 		free(m->path);
 		free(m);
 	}

@@ -100,6 +100,14 @@ int sb_syms_set_file(struct sb_syms *s, const char *mapped, const char *real);
 int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 		   const char **build_id);
 
+/*
+ * The global variable holding addr ("accounts_lock", +offset inside it),
+ * from the symbol tables of the module mapped there.  *name is owned by
+ * the symbolizer.  0 or -ENOENT.
+ */
+int sb_syms_data(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
+		 const char **name, uint64_t *offset);
+
 /* Forget cached lookups: the maps changed (dlopen, dlclose). */
 void sb_syms_flush(struct sb_syms *s);
 
