@@ -43,7 +43,7 @@ struct module {
 	int nloads;
 	struct symbol *syms;
 	size_t nsyms, symcap;
-	struct symbol *dsyms;	/* data objects: globals, for naming locks */
+	struct symbol *dsyms; /* data objects: globals, for naming locks */
 	size_t ndsyms, dsymcap;
 	Dwfl *dwfl;
 	Dwfl_Module *dwmod;
@@ -272,7 +272,8 @@ static void add_symtab(struct module *m, Elf *elf, Elf64_Word type)
 					.size = sym.st_size,
 					.name = name,
 					.rank = symbol_rank(
-						GELF_ST_BIND(sym.st_info), name),
+						GELF_ST_BIND(sym.st_info),
+						name),
 				};
 				continue;
 			}
@@ -609,7 +610,7 @@ static bool to_vaddr(const struct module *m, const struct sb_map *map,
 		     uint64_t addr, uint64_t *vaddr);
 
 static const struct symbol *find_in(const struct symbol *v, size_t n,
-				     uint64_t a);
+				    uint64_t a);
 
 int sb_syms_data(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 		 const char **name, uint64_t *offset)
@@ -847,7 +848,7 @@ static bool to_vaddr(const struct module *m, const struct sb_map *map,
 }
 
 static const struct symbol *find_in(const struct symbol *v, size_t n,
-				     uint64_t a)
+				    uint64_t a)
 {
 	size_t lo = 0, hi = n, i, stop;
 
