@@ -38,4 +38,44 @@ demo "2. Too many threads" \
 demo "Control: an idle process" \
 "Nothing is wrong, and nothing is stopped:" \
 	idle
+
+# The crash programs do not wait to be killed: they crash by themselves
+# (--delay 0: at once), so corepeek catches them, or reads their core.
+banner "6. Process crashed, no log" \
+"The notes: read the core dump with gdb. Or catch the crash as it happens:"
+mkdir -p "$SB_TMP/run"
+echo "\$ corepeek run -- crash-null --delay 0"
+(
+	cd "$SB_TMP/run" && ulimit -c 0 &&
+		PATH=$SB_TESTPROGS:$PATH corepeek run -- crash-null --delay 0 2>&1
+)
+echo "# exit status $?: the program's own, 128 + SIGSEGV"
+
+banner "6b. ... from its core file" \
+"A failed assert: the verdict, and glibc's message, from the core:"
+pattern=$(cat /proc/sys/kernel/core_pattern)
+case $pattern in
+'|'*)
+	pipe=${pattern#|}
+	echo "(skipped: core_pattern pipes cores to ${pipe%% *};" \
+		"get one with coredumpctl dump -o core PID, then corepeek core)"
+	;;
+*)
+	dir=$SB_TMP/core
+	mkdir -p "$dir"
+	echo "\$ ulimit -c unlimited; crash-assert --delay 0"
+	# The outer subshell swallows bash's "Aborted (core dumped)" line.
+	( (cd "$dir" && ulimit -c unlimited && export PATH=$SB_TESTPROGS:$PATH &&
+		exec crash-assert --delay 0) 2>&1; true) 2>/dev/null
+	core=$(ls "$dir"/core "$dir"/core.* 2>/dev/null | head -1)
+	if [ -n "$core" ]; then
+		echo "\$ corepeek ${core##*/}"
+		(cd "$dir" && corepeek "${core##*/}")
+		rm -f "$dir"/core "$dir"/core.*
+	else
+		echo "(no core appeared: ulimit -c is capped, or core_pattern" \
+			"'$pattern' writes cores elsewhere)"
+	fi
+	;;
+esac
 echo
