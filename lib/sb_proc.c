@@ -265,6 +265,31 @@ const struct sb_thread_stat *sb_thread_list_find(const struct sb_thread_list *l,
 	return bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_tid);
 }
 
+int sb_proc_syscall(pid_t pid, pid_t tid, long *nr, uint64_t args[3])
+{
+	char path[64], buf[256];
+	unsigned long long a[3] = { 0, 0, 0 };
+	long n;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid,
+		 (int)tid);
+	r = sb_read_file(path, buf, sizeof(buf));
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : (int)r;
+	*nr = -1;
+	if (strncmp(buf, "running", 7) == 0)
+		return 0;
+	if (sscanf(buf, "%ld 0x%llx 0x%llx 0x%llx", &n, &a[0], &a[1], &a[2]) <
+	    1)
+		return -EINVAL;
+	*nr = n;
+	args[0] = a[0];
+	args[1] = a[1];
+	args[2] = a[2];
+	return 0;
+}
+
 long sb_proc_ncpu(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -86,6 +86,13 @@ int sb_proc_parse_schedstat(const char *text, struct sb_thread_stat *st);
 /* Pick the context-switch counters out of /proc/.../status text. */
 int sb_proc_parse_status_ctxsw(const char *text, struct sb_thread_stat *st);
 
+/*
+ * What a thread is blocked in, from /proc/PID/task/TID/syscall (no stop
+ * needed): *nr is the syscall number and args its first three arguments,
+ * or *nr = -1 when it is running.  0, -ESRCH, or -EACCES.
+ */
+int sb_proc_syscall(pid_t pid, pid_t tid, long *nr, uint64_t args[3]);
+
 /* Process-wide facts. */
 long sb_proc_ncpu(void);
 long sb_proc_clk_tck(void);

@@ -615,14 +615,25 @@ static const struct symbol *find_in(const struct symbol *v, size_t n,
 int sb_syms_data(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 		 const char **name, uint64_t *offset)
 {
-	const struct sb_map *map = sb_maps_find(maps, addr);
-	struct module *m = map && map->path[0] ? get_module(s, map) : NULL;
+	const struct sb_map *map = sb_maps_find(maps, addr), *base;
 	const struct symbol *sym;
+	struct module *m;
 	uint64_t vaddr;
 
 	*name = NULL;
-	if (!m || m->failed || !to_vaddr(m, map, addr, &vaddr))
+	/* .bss past the file's last page is an anonymous mapping right
+	 * after the file's own: it belongs to that module. */
+	if (map && !map->path[0] && map > maps->v && map[-1].path[0] == '/' &&
+	    map[-1].end == map->start)
+		map--;
+	if (!map || !map->path[0])
 		return -ENOENT;
+	base = sb_maps_module_base(maps, map);
+	m = base ? get_module(s, base) : NULL;
+	if (!m || m->failed || !m->nloads)
+		return -ENOENT;
+	/* Through the load bias, not a segment's file size: .bss has none. */
+	vaddr = addr - (base->start - (m->loads[0].vaddr & ~0xfffull));
 	sym = find_in(m->dsyms, m->ndsyms, vaddr);
 	if (!sym)
 		return -ENOENT;

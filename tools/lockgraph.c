@@ -1,0 +1,607 @@
+/* lockgraph: is this hung process deadlocked — which threads, which locks. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sb_attach.h"
+#include "sb_core.h"
+#include "sb_lock.h"
+#include "sb_proc.h"
+#include "sb_report.h"
+#include "sb_syms.h"
+
+#define EXIT_FOUND 1
+#define EXIT_TROUBLE 2
+#define EXIT_USAGE 64
+#define SECOND_LOOK_MS 200
+
+struct opts {
+	bool json;
+	bool all;
+	const char *dot;
+	const char *exe;
+	pid_t pid;
+	const char *core;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lockgraph [-aj] [--dot file] -p pid\n"
+		"       lockgraph [-aj] [--dot file] [-e executable] core\n"
+		"\n"
+		"Is this hung process deadlocked: the cycle of threads and "
+		"locks.\n"
+		"\n"
+		"  -p, --pid pid          the process to examine\n"
+		"  -e, --executable file  a core's executable, if it moved\n"
+		"  -a, --all              every thread's stack, not only the "
+		"cycle's\n"
+		"  -j, --json             one JSON document\n"
+		"      --dot file         the wait-for graph for Graphviz\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          the version\n");
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "dot", required_argument, NULL, 'D' },
+		{ "executable", required_argument, NULL, 'e' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "aje:p:hV", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'a':
+			o->all = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'D':
+			o->dot = optarg;
+			break;
+		case 'e':
+			o->exe = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v <= 0 ||
+			    v > 1 << 22) {
+				warnx("bad pid '%s'", optarg);
+				usage(stderr);
+				exit(EXIT_USAGE);
+			}
+			o->pid = (pid_t)v;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("lockgraph (sickbay) %s\n", SB_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		o->core = argv[optind++];
+	if (optind < argc || (!o->pid) == (!o->core)) {
+		warnx(o->pid && o->core ? "give -p pid or a core, not both" :
+					  "give -p pid or a core");
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+}
+
+/* Threads and what each is blocked in, from /proc: no stop needed. */
+static int read_threads(pid_t pid, struct sb_lock_thread_in **out)
+{
+	struct sb_thread_list list = { 0 };
+	struct sb_lock_thread_in *t;
+	size_t i;
+	int n = 0, err = sb_proc_threads(pid, 0, &list);
+
+	if (err)
+		return err;
+	t = calloc(list.n + 1, sizeof(*t));
+	if (!t) {
+		sb_thread_list_free(&list);
+		return -ENOMEM;
+	}
+	for (i = 0; i < list.n; i++) {
+		t[n].tid = list.v[i].tid;
+		memcpy(t[n].name, list.v[i].name, sizeof(t[n].name));
+		t[n].state = list.v[i].state;
+		if (sb_proc_syscall(pid, t[n].tid, &t[n].nr, t[n].args))
+			continue; /* gone meanwhile */
+		n++;
+	}
+	sb_thread_list_free(&list);
+	*out = t;
+	return n;
+}
+
+/*
+ * The registers of the threads blocked in futex waits, for their stacks:
+ * they are stopped together (they are not running anyway), read, and let
+ * go at once; their stacks cannot change while they stay blocked.
+ */
+static int read_blocked_regs(struct sb_lock_thread_in *t, int n,
+			     double *stopped_ms)
+{
+	struct sb_stop *stops = calloc((size_t)n + 1, sizeof(*stops));
+	int *which = calloc((size_t)n + 1, sizeof(*which));
+	int i, m = 0, r;
+
+	*stopped_ms = 0;
+	if (!stops || !which) {
+		free(stops);
+		free(which);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (t[i].nr == 202) {
+			which[m] = i;
+			stops[m++].tid = t[i].tid;
+		}
+	r = m ? sb_attach_stop(stops, m, 200) : 0;
+	for (i = 0; r >= 0 && i < m; i++)
+		if (stops[i].stopped && ptrace(PTRACE_GETREGS, stops[i].tid, 0,
+					       &t[which[i]].regs) == 0)
+			t[which[i]].has_regs = true;
+	if (m)
+		sb_attach_resume_all(stops, m);
+	for (i = 0; i < m; i++)
+		*stopped_ms += (double)stops[i].stopped_ns / 1e6;
+	free(stops);
+	free(which);
+	return r < 0 ? r : 0;
+}
+
+static void thread_words(const struct sb_lock_wait *w, char *buf, size_t size)
+{
+	if (w->name[0])
+		snprintf(buf, size, "thread %d '%s'", (int)w->tid, w->name);
+	else
+		snprintf(buf, size, "thread %d", (int)w->tid);
+}
+
+static void print_stack(FILE *f, const struct sb_lock_wait *w)
+{
+	int i;
+
+	for (i = 0; i < w->nframes; i++)
+		sb_report_frame_text(f, i, &w->frames[i].sym, "      ");
+}
+
+/* lockdep's scenario: who took what, in columns, for short cycles. */
+static void print_scenario(FILE *f, const struct sb_lock_report *r,
+			   const struct sb_lock_cycle *c)
+{
+	const int width = 30;
+	char head[64];
+	int i, k;
+
+	if (c->len < 2)
+		return;
+	fprintf(f, "\nscenario:\n");
+	if (c->len > 3) {
+		for (i = 0; i < c->len; i++) {
+			const struct sb_lock_wait *w =
+				&r->threads[c->thread[i]];
+			const struct sb_lock_wait *prev =
+				&r->threads[c->thread[(i + c->len - 1) %
+						      c->len]];
+
+			thread_words(w, head, sizeof(head));
+			fprintf(f, "  %s holds %s, wants %s\n", head,
+				prev->object_name, w->object_name);
+		}
+		fprintf(f, "\n  *** DEADLOCK ***\n");
+		return;
+	}
+	fputs("  ", f);
+	for (i = 0; i < c->len; i++) {
+		const struct sb_lock_wait *w = &r->threads[c->thread[i]];
+
+		snprintf(head, sizeof(head), "%s (%d)",
+			 w->name[0] ? w->name : "thread", (int)w->tid);
+		fprintf(f, "%-*s", i + 1 < c->len ? width : 0, head);
+	}
+	fputs("\n  ", f);
+	for (i = 0; i < c->len; i++)
+		fprintf(f, "%-*s", i + 1 < c->len ? width : 0, "----");
+	fputc('\n', f);
+	/* First each takes what it holds, then each asks for the next. */
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < c->len; i++) {
+			const struct sb_lock_wait *w =
+				&r->threads[c->thread[i]];
+			const struct sb_lock_wait *held =
+				&r->threads[c->thread[(i + c->len - 1) %
+						      c->len]];
+			char cell[256];
+
+			const struct sb_lock_wait *x = k ? w : held;
+
+			/* A join is waited for, not taken: the joined
+			 * thread just runs on (into its own wait). */
+			if (!k && x->type == SB_LOCK_JOIN)
+				snprintf(cell, sizeof(cell), "(runs)");
+			else if (x->type == SB_LOCK_JOIN)
+				snprintf(cell, sizeof(cell),
+					 "pthread_join(%s);", x->object_name);
+			else
+				snprintf(cell, sizeof(cell), "lock(%s);",
+					 x->object_name);
+			fprintf(f, "  %*s%s\n", i * width, "", cell);
+		}
+	fprintf(f, "\n  *** DEADLOCK ***\n");
+}
+
+static void print_text(FILE *f, const struct sb_lock_report *r,
+		       const struct opts *o, double stopped_ms)
+{
+	bool color = sb_report_use_color(f);
+	char who[64], whom[64];
+	int i, k;
+
+	fprintf(f, "%s%s%s\n", color ? "\033[1m" : "", r->verdict,
+		color ? "\033[0m" : "");
+	fprintf(f, "%d threads: %d blocked, %d running%s", r->nthreads,
+		r->nblocked, r->nrunnable,
+		o->core ? "" : "; blocked threads stopped ");
+	if (!o->core)
+		fprintf(f, "%.1f ms in all to read their registers",
+			stopped_ms);
+	fputc('\n', f);
+	for (k = 0; k < r->ncycles; k++) {
+		const struct sb_lock_cycle *c = &r->cycles[k];
+
+		fprintf(f, "\ncycle %d:\n", k + 1);
+		for (i = 0; i < c->len; i++) {
+			const struct sb_lock_wait *w =
+				&r->threads[c->thread[i]];
+
+			thread_words(w, who, sizeof(who));
+			if (w->owner_index >= 0)
+				thread_words(&r->threads[w->owner_index], whom,
+					     sizeof(whom));
+			fprintf(f, "  %s waits for %s (%s), held by %s\n", who,
+				w->object_name, w->kind,
+				w->owner_index == c->thread[i] ? "itself" :
+								 whom);
+			print_stack(f, w);
+		}
+		print_scenario(f, r, c);
+	}
+	if (r->hung || o->all || !r->deadlocked) {
+		fprintf(f, "\nblocked threads:\n");
+		for (i = 0; i < r->nthreads; i++) {
+			const struct sb_lock_wait *w = &r->threads[i];
+
+			if (w->type == SB_LOCK_NONE)
+				continue;
+			thread_words(w, who, sizeof(who));
+			fprintf(f, "  %s waits %s %s%s%s", who,
+				w->type == SB_LOCK_JOIN ? "to join" : "on",
+				w->type == SB_LOCK_JOIN ?
+					"" :
+					sb_lock_type_str(w->type),
+				w->type == SB_LOCK_JOIN ? "" : " ",
+				w->object_name);
+			if (w->owner)
+				fprintf(f, ", held by thread %d%s",
+					(int)w->owner,
+					w->owner_index < 0 ? " (exited)" : "");
+			fputc('\n', f);
+			if (o->all || r->hung)
+				print_stack(f, w);
+		}
+	}
+}
+
+static json_object *wait_json(const struct sb_lock_wait *w)
+{
+	json_object *o = json_object_new_object(), *wf, *stack;
+	int i;
+
+	json_object_object_add(o, "tid", json_object_new_int(w->tid));
+	json_object_object_add(o, "thread_name",
+			       w->name[0] ? json_object_new_string(w->name) :
+					    NULL);
+	wf = json_object_new_object();
+	json_object_object_add(wf, "addr", sb_report_hex(w->object));
+	json_object_object_add(wf, "name",
+			       json_object_new_string(w->object_name));
+	json_object_object_add(
+		wf, "type", json_object_new_string(sb_lock_type_str(w->type)));
+	json_object_object_add(wf, "kind", json_object_new_string(w->kind));
+	json_object_object_add(o, "waits_for", wf);
+	json_object_object_add(o, "held_by_tid",
+			       w->owner ? json_object_new_int(w->owner) : NULL);
+	stack = json_object_new_array();
+	for (i = 0; i < w->nframes; i++)
+		json_object_array_add(stack,
+				      sb_report_frame_json(&w->frames[i].sym));
+	json_object_object_add(o, "stack", stack);
+	return o;
+}
+
+static void print_json(FILE *f, pid_t pid, const struct sb_lock_report *r)
+{
+	json_object *doc = json_object_new_object(), *cycles, *blocked, *orph;
+	int i, k;
+
+	json_object_object_add(doc, "tool",
+			       json_object_new_string("lockgraph"));
+	json_object_object_add(doc, "version",
+			       json_object_new_string(SB_VERSION));
+	json_object_object_add(doc, "pid", json_object_new_int(pid));
+	json_object_object_add(doc, "verdict",
+			       json_object_new_string(r->verdict));
+	json_object_object_add(doc, "deadlocked",
+			       json_object_new_boolean(r->deadlocked));
+	json_object_object_add(doc, "hung", json_object_new_boolean(r->hung));
+	cycles = json_object_new_array();
+	for (k = 0; k < r->ncycles; k++) {
+		json_object *c = json_object_new_array();
+
+		for (i = 0; i < r->cycles[k].len; i++)
+			json_object_array_add(
+				c,
+				wait_json(&r->threads[r->cycles[k].thread[i]]));
+		json_object_array_add(cycles, c);
+	}
+	json_object_object_add(doc, "cycles", cycles);
+	blocked = json_object_new_array();
+	orph = json_object_new_array();
+	for (i = 0; i < r->nthreads; i++) {
+		const struct sb_lock_wait *w = &r->threads[i];
+
+		if (w->type == SB_LOCK_NONE)
+			continue;
+		json_object_array_add(blocked, wait_json(w));
+		if (w->owner && w->owner_index < 0) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "addr",
+					       sb_report_hex(w->object));
+			json_object_object_add(
+				o, "name",
+				json_object_new_string(w->object_name));
+			json_object_object_add(o, "owner_tid",
+					       json_object_new_int(w->owner));
+			json_object_object_add(o, "waiter_tid",
+					       json_object_new_int(w->tid));
+			json_object_array_add(orph, o);
+		}
+	}
+	json_object_object_add(doc, "blocked_threads", blocked);
+	json_object_object_add(doc, "orphaned_locks", orph);
+	fprintf(f, "%s\n",
+		json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+	json_object_put(doc);
+}
+
+/* The wait-for graph for Graphviz: threads, locks, the cycle in red. */
+static int write_dot(const char *path, const struct sb_lock_report *r)
+{
+	FILE *f = fopen(path, "w");
+	int i, k, j;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "digraph waitfor {\n  rankdir=LR;\n");
+	for (i = 0; i < r->nthreads; i++) {
+		const struct sb_lock_wait *w = &r->threads[i];
+		bool in_cycle = false;
+
+		if (w->type == SB_LOCK_NONE && !w->owner)
+			continue;
+		for (k = 0; k < r->ncycles; k++)
+			for (j = 0; j < r->cycles[k].len; j++)
+				in_cycle |= r->cycles[k].thread[j] == i;
+		fprintf(f, "  t%d [shape=ellipse label=\"%d %s\"%s];\n",
+			(int)w->tid, (int)w->tid, w->name,
+			in_cycle ? " color=red" : "");
+		if (w->type == SB_LOCK_NONE)
+			continue;
+		fprintf(f, "  l%llx [shape=box label=\"%s\\n%s\"%s];\n",
+			(unsigned long long)w->object, w->object_name, w->kind,
+			in_cycle ? " color=red" : "");
+		fprintf(f, "  t%d -> l%llx [label=\"waits\"%s];\n", (int)w->tid,
+			(unsigned long long)w->object,
+			in_cycle ? " color=red" : "");
+		if (w->owner)
+			fprintf(f, "  l%llx -> t%d [label=\"held by\"%s];\n",
+				(unsigned long long)w->object, (int)w->owner,
+				in_cycle ? " color=red" : "");
+	}
+	fprintf(f, "}\n");
+	return fclose(f) ? -errno : 0;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Two looks at a live process; only what stays the same is accused. */
+static int look_live(const struct opts *o, struct sb_lock_report *rep,
+		     double *stopped_ms)
+{
+	struct sb_lock_report first;
+	struct sb_lock_thread_in *t = NULL;
+	struct sb_lock_input in = { .pid = o->pid };
+	struct sb_maps maps;
+	struct sb_syms *syms;
+	int n, rc;
+
+	rc = sb_maps_read(o->pid, &maps);
+	if (rc == -ESRCH)
+		errx(EXIT_TROUBLE, "no process %d", (int)o->pid);
+	if (rc)
+		errx(EXIT_TROUBLE, "cannot read process %d: %s%s%s",
+		     (int)o->pid, strerror(-rc), rc == -EACCES ? ": " : "",
+		     rc == -EACCES ? sb_attach_explain(o->pid) : "");
+	syms = sb_syms_new(o->pid, NULL);
+	if (!syms)
+		errx(EXIT_TROUBLE, "out of memory");
+	sb_syms_set_lines(syms, SB_SYMS_LINES_PROGRAM);
+	in.maps = &maps;
+	in.mem = sb_memsrc_live(o->pid);
+	in.syms = syms;
+
+	n = read_threads(o->pid, &t);
+	if (n < 0)
+		errx(EXIT_TROUBLE,
+		     n == -ESRCH ? "no process %d" :
+				   "cannot read "
+				   "process %d",
+		     (int)o->pid);
+	in.nthreads = n;
+	in.threads = t;
+	if (sb_lock_analyze(&in, NULL, &first))
+		errx(EXIT_TROUBLE, "out of memory");
+	free(t);
+	sleep_ms(SECOND_LOOK_MS);
+
+	n = read_threads(o->pid, &t);
+	if (n < 0)
+		errx(EXIT_TROUBLE, "process %d exited between two looks",
+		     (int)o->pid);
+	rc = read_blocked_regs(t, n, stopped_ms);
+	if (rc == -EPERM)
+		warnx("cannot stop the blocked threads of process %d for their "
+		      "stacks: %s",
+		      (int)o->pid, sb_attach_explain(o->pid));
+	in.nthreads = n;
+	in.threads = t;
+	if (sb_lock_analyze(&in, &first, rep))
+		errx(EXIT_TROUBLE, "out of memory");
+	sb_lock_report_free(&first);
+	free(t);
+	/* maps and syms stay: the report's names point into them */
+	return rc == -EPERM ? EXIT_TROUBLE : 0;
+}
+
+/* One look at a core of a hung process (gcore, or kill -ABRT). */
+static int look_core(const struct opts *o, struct sb_lock_report *rep,
+		     pid_t *pid)
+{
+	struct sb_core_opts copts = { .exe = o->exe };
+	struct sb_lock_input in = { 0 };
+	struct sb_lock_thread_in *t;
+	struct sb_core *core;
+	struct sb_syms *syms;
+	char errbuf[512];
+	int i, rc;
+
+	rc = sb_core_open(o->core, &copts, &core, errbuf, sizeof(errbuf));
+	if (rc)
+		errx(EXIT_TROUBLE, "%s", errbuf);
+	if (core->complete)
+		warnx("%s", core->problem);
+	syms = sb_syms_new(0, NULL);
+	if (!syms)
+		errx(EXIT_TROUBLE, "out of memory");
+	sb_syms_set_lines(syms, SB_SYMS_LINES_PROGRAM);
+	if (o->exe && core->exe)
+		sb_syms_set_file(syms, core->exe, o->exe);
+	t = calloc((size_t)core->nthreads + 1, sizeof(*t));
+	if (!t)
+		errx(EXIT_TROUBLE, "out of memory");
+	for (i = 0; i < core->nthreads; i++) {
+		const struct user_regs_struct *r = &core->threads[i].regs;
+
+		t[i].tid = core->threads[i].tid;
+		t[i].state = 'S';
+		/* A thread in a system call keeps its number in orig_rax
+		 * and the arguments in their registers. */
+		t[i].nr = (long)r->orig_rax;
+		t[i].args[0] = r->rdi;
+		t[i].args[1] = r->rsi;
+		t[i].args[2] = r->rdx;
+		t[i].has_regs = true;
+		t[i].regs = *r;
+		if (t[i].tid == core->pid)
+			memcpy(t[i].name, core->fname, sizeof(t[i].name) - 1);
+	}
+	in.pid = core->pid;
+	in.maps = &core->maps;
+	in.mem = sb_core_memsrc(core);
+	in.syms = syms;
+	in.nthreads = core->nthreads;
+	in.threads = t;
+	if (sb_lock_analyze(&in, NULL, rep))
+		errx(EXIT_TROUBLE, "out of memory");
+	*pid = core->pid;
+	free(t);
+	/* core and syms stay: the report's names point into them */
+	return core->complete ? EXIT_TROUBLE : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct sb_lock_report rep;
+	double stopped_ms = 0;
+	pid_t pid, leader;
+	int rc;
+
+	parse_opts(argc, argv, &o);
+	setlocale(LC_ALL, "");
+	if (o.pid) {
+		rc = sb_proc_check(o.pid, &leader);
+		if (rc == -ESRCH)
+			errx(EXIT_TROUBLE, "no process %d", (int)o.pid);
+		if (rc == -EINVAL) {
+			warnx("%d is a thread of process %d: examining the "
+			      "process",
+			      (int)o.pid, (int)leader);
+			o.pid = leader;
+		}
+		rc = look_live(&o, &rep, &stopped_ms);
+		pid = o.pid;
+	} else {
+		rc = look_core(&o, &rep, &pid);
+	}
+	if (o.json)
+		print_json(stdout, pid, &rep);
+	else
+		print_text(stdout, &rep, &o, stopped_ms);
+	if (o.dot && write_dot(o.dot, &rep))
+		warn("cannot write '%s'", o.dot);
+	if (fflush(stdout) || ferror(stdout))
+		err(EXIT_TROUBLE, "write error on standard output");
+	if (rc)
+		return rc;
+	return rep.deadlocked || rep.hung ? EXIT_FOUND : 0;
+}
