@@ -35,8 +35,8 @@ static bool dumps_core(int sig)
 	return false;
 }
 
-/* Whether the program catches sig itself (SigCgt in its status). */
-static bool catches(pid_t pid, int sig)
+/* Whether sig is in one of the masks of the process's status. */
+static bool in_mask(pid_t pid, const char *key, int sig)
 {
 	char path[64], buf[4096], *p;
 	unsigned long long mask;
@@ -44,10 +44,27 @@ static bool catches(pid_t pid, int sig)
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if (sb_read_file(path, buf, sizeof(buf)) < 0)
 		return false;
-	p = strstr(buf, "\nSigCgt:");
-	if (!p || sscanf(p + 8, "%llx", &mask) != 1)
+	p = strstr(buf, key);
+	if (!p || sscanf(p + strlen(key), "%llx", &mask) != 1)
 		return false;
 	return mask & (1ull << (sig - 1));
+}
+
+/*
+ * Whether this signal will kill the process: not if it has a handler,
+ * nor if it is ignored and was sent (a fault the kernel raises kills even
+ * an ignoring process).
+ */
+static bool is_fatal(pid_t pid, pid_t tid, int sig)
+{
+	siginfo_t si;
+
+	if (!dumps_core(sig) || in_mask(pid, "\nSigCgt:", sig))
+		return false;
+	if (in_mask(pid, "\nSigIgn:", sig) &&
+	    ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && si.si_code <= 0)
+		return false;
+	return true;
 }
 
 struct traced {
@@ -255,8 +272,7 @@ int sb_catch_run(char *const argv[], sb_catch_fn on_crash, void *ctx,
 			continue;
 		}
 		/* A signal on its way: pass it on, after a look if fatal. */
-		if (dumps_core(sig) && !catches(pid, sig) && !res->caught &&
-		    on_crash) {
+		if (is_fatal(pid, tid, sig) && !res->caught && on_crash) {
 			report_crash(pid, tid, sig, &t, on_crash, ctx);
 			res->caught = true;
 		}

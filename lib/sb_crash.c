@@ -139,9 +139,11 @@ static int blame_frame(const struct sb_crash_thread *t)
 {
 	int i;
 
+	/* The program's own code, named or not (a stripped program is
+	 * still better blamed by module+offset than libc's start_thread). */
 	for (i = 0; i < t->nframes; i++)
-		if (!sb_syms_system_module(t->frames[i].sym.module) &&
-		    (t->frames[i].sym.function || t->frames[i].sym.line))
+		if (t->frames[i].sym.module &&
+		    !sb_syms_system_module(t->frames[i].sym.module))
 			return i;
 	for (i = 0; i < t->nframes; i++)
 		if (t->frames[i].sym.function)
@@ -275,13 +277,35 @@ static void diagnose(const struct sb_crash_input *in, struct sb_crash_report *r)
 	where(r, at, sizeof(at));
 	thread_words(t, who, sizeof(who));
 	r->cause = SB_CAUSE_OTHER;
-	/* A signal another process sent is a kill, whatever its number. */
-	if (in->code <= 0 && in->sender_pid && in->sender_pid != in->pid) {
+	/* A signal a process sent is a kill, whatever its number: its
+	 * "address" is the sender's pid.  abort() sends SIGABRT to itself,
+	 * and has its own story below. */
+	if (in->code <= 0 && in->code != SI_KERNEL &&
+	    !(in->signo == SIGABRT && in->sender_pid == in->pid)) {
 		r->cause = SB_CAUSE_KILLED;
+		if (in->sender_pid == in->pid)
+			snprintf(r->summary, sizeof(r->summary),
+				 "killed by %s that the process sent itself "
+				 "(raise or kill); %s was %s",
+				 sb_crash_signal_name(in->signo), who, at);
+		else
+			snprintf(r->summary, sizeof(r->summary),
+				 "killed by %s, sent by pid %d (uid %u); %s "
+				 "was %s",
+				 sb_crash_signal_name(in->signo),
+				 (int)in->sender_pid, (unsigned)in->sender_uid,
+				 who, at);
+		return;
+	}
+	/* A general protection fault (a non-canonical address such as
+	 * 0xdead000000000000) comes with no address at all. */
+	if (in->signo == SIGSEGV && in->code == SI_KERNEL) {
+		r->cause = SB_CAUSE_BAD_ADDRESS;
 		snprintf(r->summary, sizeof(r->summary),
-			 "killed by %s, sent by pid %d (uid %u); %s was %s",
-			 sb_crash_signal_name(in->signo), (int)in->sender_pid,
-			 (unsigned)in->sender_uid, who, at);
+			 "general protection fault (a wild pointer: a "
+			 "non-canonical address, the kernel gives none) by %s "
+			 "%s",
+			 who, at);
 		return;
 	}
 	switch (in->signo) {
@@ -311,7 +335,7 @@ static void diagnose(const struct sb_crash_input *in, struct sb_crash_report *r)
 					who,
 					sb_report_frame_name(s, name,
 							     sizeof(name)),
-					depth, fl[0] ? " (" : "", fl,
+					depth - 1, fl[0] ? " (" : "", fl,
 					fl[0] ? ")" : "");
 			} else {
 				snprintf(r->summary, sizeof(r->summary),

@@ -150,6 +150,13 @@ static bool check_modules(struct sb_core *core, struct sb_syms *syms)
 
 		if (m->offset != 0 || m->path[0] != '/')
 			continue;
+		/* Only programs and libraries: a data file, a locale
+		 * archive or shared memory mapped from offset 0 has no code
+		 * to name (the core keeps each ELF file's first page). */
+		if (mem.read(mem.ctx, m->start, in_core, 4) != 4 ||
+		    memcmp(in_core, "\177ELF", 4) != 0)
+			continue;
+		in_core[0] = '\0';
 		path = sb_core_file_path(core, m->path);
 		if (sb_syms_module(syms, m, &on_disk)) {
 			warnx("cannot read '%s' (mapped as %s): its frames "
@@ -249,8 +256,9 @@ static void print_text(FILE *f, const struct origin *core,
 
 	fprintf(f, "%s%s%s\n", color ? "\033[1m" : "", r->summary,
 		color ? "\033[0m" : "");
-	fprintf(f, "%s: pid %d '%s' (%s), %d threads\n", core->source,
-		(int)core->pid, core->comm, core->cmdline, r->nthreads);
+	fprintf(f, "%s: pid %d '%s' (%s), %d thread%s\n", core->source,
+		(int)core->pid, core->comm, core->cmdline, r->nthreads,
+		r->nthreads == 1 ? "" : "s");
 	fprintf(f, "signal %s (%s", sb_crash_signal_name(r->signo),
 		strsignal(r->signo));
 	if (code)
@@ -287,7 +295,8 @@ static void print_text(FILE *f, const struct origin *core,
 		}
 		return;
 	}
-	fprintf(f, ", %d distinct stacks (-a shows each thread)\n", r->ngroups);
+	fprintf(f, ", %d distinct stack%s (-a shows each thread)\n", r->ngroups,
+		r->ngroups == 1 ? "" : "s");
 	for (g = 0; g < r->ngroups; g++) {
 		const struct sb_crash_thread *first = NULL;
 		int count = 0;
