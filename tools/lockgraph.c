@@ -25,6 +25,13 @@
 #define EXIT_USAGE 64
 #define SECOND_LOOK_MS 200
 
+/* What a report's names point into: freed after it is printed. */
+struct held {
+	struct sb_maps maps;
+	struct sb_syms *syms;
+	struct sb_core *core;
+};
+
 struct opts {
 	bool json;
 	bool all;
@@ -455,7 +462,7 @@ static void sleep_ms(int ms)
 
 /* Two looks at a live process; only what stays the same is accused. */
 static int look_live(const struct opts *o, struct sb_lock_report *rep,
-		     double *stopped_ms)
+		     double *stopped_ms, struct held *keep)
 {
 	struct sb_lock_report first;
 	struct sb_lock_thread_in *t = NULL;
@@ -508,13 +515,14 @@ static int look_live(const struct opts *o, struct sb_lock_report *rep,
 		errx(EXIT_TROUBLE, "out of memory");
 	sb_lock_report_free(&first);
 	free(t);
-	/* maps and syms stay: the report's names point into them */
+	keep->maps = maps;
+	keep->syms = syms;
 	return rc == -EPERM ? EXIT_TROUBLE : 0;
 }
 
 /* One look at a core of a hung process (gcore, or kill -ABRT). */
 static int look_core(const struct opts *o, struct sb_lock_report *rep,
-		     pid_t *pid)
+		     pid_t *pid, struct held *keep)
 {
 	struct sb_core_opts copts = { .exe = o->exe };
 	struct sb_lock_input in = { 0 };
@@ -564,7 +572,8 @@ static int look_core(const struct opts *o, struct sb_lock_report *rep,
 		errx(EXIT_TROUBLE, "out of memory");
 	*pid = core->pid;
 	free(t);
-	/* core and syms stay: the report's names point into them */
+	keep->core = core;
+	keep->syms = syms;
 	return core->complete ? EXIT_TROUBLE : 0;
 }
 
@@ -572,7 +581,9 @@ int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct sb_lock_report rep;
+	struct held keep = { 0 };
 	double stopped_ms = 0;
+	bool found;
 	pid_t pid, leader;
 	int rc;
 
@@ -588,10 +599,10 @@ int main(int argc, char **argv)
 			      (int)o.pid, (int)leader);
 			o.pid = leader;
 		}
-		rc = look_live(&o, &rep, &stopped_ms);
+		rc = look_live(&o, &rep, &stopped_ms, &keep);
 		pid = o.pid;
 	} else {
-		rc = look_core(&o, &rep, &pid);
+		rc = look_core(&o, &rep, &pid, &keep);
 	}
 	if (o.json)
 		print_json(stdout, pid, &rep);
@@ -599,9 +610,14 @@ int main(int argc, char **argv)
 		print_text(stdout, &rep, &o, stopped_ms);
 	if (o.dot && write_dot(o.dot, &rep))
 		warn("cannot write '%s'", o.dot);
+	found = rep.deadlocked || rep.hung;
+	sb_lock_report_free(&rep);
+	sb_syms_free(keep.syms);
+	sb_maps_free(&keep.maps);
+	sb_core_close(keep.core);
 	if (fflush(stdout) || ferror(stdout))
 		err(EXIT_TROUBLE, "write error on standard output");
 	if (rc)
 		return rc;
-	return rep.deadlocked || rep.hung ? EXIT_FOUND : 0;
+	return found ? EXIT_FOUND : 0;
 }
