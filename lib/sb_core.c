@@ -244,6 +244,22 @@ static int build_maps(struct sb_core *c, struct core_priv *p)
 		err = sb_maps_add(&c->maps, &m, path);
 	}
 	sb_maps_sort(&c->maps);
+	/*
+	 * gdb's gcore leaves unmodified file text out of the core, segment
+	 * and all: NT_FILE is then the only trace of it.  Such a mapping is
+	 * taken as code (its permissions are unknown); its bytes come from
+	 * the file.
+	 */
+	for (j = 0; j < files.n && !err; j++) {
+		struct sb_map m = files.v[j];
+
+		if (sb_maps_find(&c->maps, m.start) ||
+		    sb_maps_find(&c->maps, m.end - 1))
+			continue;
+		m.r = m.x = true;
+		err = sb_maps_add(&c->maps, &m, files.v[j].path);
+	}
+	sb_maps_sort(&c->maps);
 	/* The executable: the file mapped where the program was entered. */
 	{
 		const struct sb_map *m =
