@@ -102,12 +102,14 @@ static enum sb_lock_type type_from_futex(const struct sb_lock_input *in,
 
 	if (!read32(in, t->args[0], &word))
 		return SB_LOCK_FUTEX;
-	if (cmd == 0 && t->args[2] == 2)
-		return SB_LOCK_MUTEX;
-	if (cmd == 0 && word == t->args[2] && word > 2)
+	/* A join, whatever the op (2.36 uses WAIT_BITSET): the word is
+	 * still the joined thread's tid, and it is what is waited on. */
+	if (word == t->args[2] && word > 2)
 		for (i = 0; i < in->nthreads; i++)
 			if ((uint32_t)in->threads[i].tid == word)
 				return SB_LOCK_JOIN;
+	if (cmd == 0 && t->args[2] == 2)
+		return SB_LOCK_MUTEX;
 	if (cmd == 9)
 		return SB_LOCK_CONDVAR;
 	return SB_LOCK_FUTEX;
@@ -352,6 +354,8 @@ static void describe_hang(struct sb_lock_report *r, char *buf, size_t size)
 						  sb_lock_type_str(w->type),
 			w->type == SB_LOCK_JOIN ? "" : " ", w->object_name);
 		len += (size_t)snprintf(buf + len, size - len, "%s", where);
+		if (len >= size)
+			break; /* cut: no more room */
 	}
 }
 
@@ -362,6 +366,7 @@ int sb_lock_analyze(const struct sb_lock_input *in,
 	struct sb_graph g;
 	void *ctx[2];
 	int i, j, err = 0, orphan_waiters = 0, moving = 0;
+	int futex_waits = 0, may_wake = 0;
 	const struct sb_lock_wait *orphan = NULL;
 
 	memset(r, 0, sizeof(*r));
@@ -384,18 +389,29 @@ int sb_lock_analyze(const struct sb_lock_input *in,
 			r->nrunnable++;
 		else
 			r->nblocked++;
+		/* Waits that only another thread can end: futex, pause,
+		 * sigsuspend, waiting for a child.  A sleep, a read, a poll
+		 * ends by itself or from outside: not a hang. */
+		if (in->threads[i].nr == SYS_FUTEX)
+			futex_waits++;
+		else if (in->threads[i].nr >= 0 && in->threads[i].nr != 34 &&
+			 in->threads[i].nr != 130 && in->threads[i].nr != 61 &&
+			 in->threads[i].nr != 247)
+			may_wake++;
 		for (j = 0; w->owner && j < r->nthreads; j++)
 			if (r->threads[j].tid == w->owner)
 				w->owner_index = j;
 		/* A join waits for a thread, not for memory. */
-		if (w->type == SB_LOCK_JOIN && w->owner)
+		if (w->type == SB_LOCK_JOIN && w->owner) {
+			const char *n =
+				w->owner_index >= 0 ?
+					r->threads[w->owner_index].name :
+					"";
+
 			snprintf(w->object_name, sizeof(w->object_name),
 				 "thread %d%s%s%s", (int)w->owner,
-				 w->owner_index >= 0 ? " '" : "",
-				 w->owner_index >= 0 ?
-					 r->threads[w->owner_index].name :
-					 "",
-				 w->owner_index >= 0 ? "'" : "");
+				 n[0] ? " '" : "", n, n[0] ? "'" : "");
+		}
 	}
 	/* The wait-for graph: thread -> the thread holding what it wants,
 	 * for waits that have not moved since the last look. */
@@ -444,7 +460,8 @@ int sb_lock_analyze(const struct sb_lock_input *in,
 			 orphan->object_name, (int)orphan->owner,
 			 orphan_waiters, orphan_waiters == 1 ? "" : "s",
 			 orphan_waiters == 1 ? "s" : "");
-	} else if (r->nrunnable == 0 && r->nblocked > 0 && moving == 0) {
+	} else if (r->nrunnable == 0 && futex_waits > 0 && may_wake == 0 &&
+		   moving == 0) {
 		char what[900];
 
 		r->hung = true;

@@ -79,3 +79,33 @@ case $pattern in
 	;;
 esac
 echo
+
+# lockgraph exits 1 when it finds a deadlock or a hang: that is the
+# finding, so the demo says so and goes on.
+lockdemo() { # lockdemo <title> <what the notes say> <program> [args]
+	local title=$1 story=$2 prog=$3 rc
+	shift 3
+	banner "$title" "$story"
+	start_prog "$prog" "$@"
+	echo "\$ $prog${*:+ $*} &            # ready pid=$PROG_PID"
+	echo "\$ lockgraph -p $PROG_PID"
+	lockgraph -p "$PROG_PID"
+	rc=$?
+	case $rc in
+	0) echo "# exit status 0: no deadlock" ;;
+	1) echo "# exit status 1: a deadlock or a hang, found" ;;
+	*) echo "# exit status $rc: lockgraph could not tell" ;;
+	esac
+	kill "$PROG_PID"
+}
+
+lockdemo "7. Deadlock" \
+"The notes: a Lock that is not recursive, taken twice by one thread:" \
+	deadlock-self
+lockdemo "7b. ... locks taken in different orders" \
+"The notes: threads that take several locks in different orders:" \
+	deadlock-abba
+lockdemo "8. Producer and consumer" \
+"The notes: a bounded buffer waits on a condition; nobody signals it:" \
+	hang-condvar
+echo

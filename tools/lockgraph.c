@@ -278,8 +278,8 @@ static void print_text(FILE *f, const struct sb_lock_report *r,
 
 	fprintf(f, "%s%s%s\n", color ? "\033[1m" : "", r->verdict,
 		color ? "\033[0m" : "");
-	fprintf(f, "%d threads: %d blocked, %d running%s", r->nthreads,
-		r->nblocked, r->nrunnable,
+	fprintf(f, "%d thread%s: %d blocked, %d running%s", r->nthreads,
+		r->nthreads == 1 ? "" : "s", r->nblocked, r->nrunnable,
 		o->core ? "" : "; blocked threads stopped ");
 	if (!o->core)
 		fprintf(f, "%.1f ms in all to read their registers",
@@ -437,11 +437,18 @@ static int write_dot(const char *path, const struct sb_lock_report *r)
 			in_cycle ? " color=red" : "");
 		if (w->type == SB_LOCK_NONE)
 			continue;
-		fprintf(f, "  l%llx [shape=box label=\"%s\\n%s\"%s];\n",
-			(unsigned long long)w->object, w->object_name, w->kind,
-			in_cycle ? " color=red" : "");
 		fprintf(f, "  t%d -> l%llx [label=\"waits\"%s];\n", (int)w->tid,
 			(unsigned long long)w->object,
+			in_cycle ? " color=red" : "");
+		/* One box and one "held by" per lock, however many wait. */
+		for (j = 0; j < i; j++)
+			if (r->threads[j].type != SB_LOCK_NONE &&
+			    r->threads[j].object == w->object)
+				break;
+		if (j < i)
+			continue;
+		fprintf(f, "  l%llx [shape=box label=\"%s\\n%s\"%s];\n",
+			(unsigned long long)w->object, w->object_name, w->kind,
 			in_cycle ? " color=red" : "");
 		if (w->owner)
 			fprintf(f, "  l%llx -> t%d [label=\"held by\"%s];\n",

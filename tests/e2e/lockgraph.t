@@ -92,6 +92,11 @@ like "contention: no deadlock" "$(sed -n 1p <<<"$out")" "^no deadlock: [0-9]+ th
 check "contention: json" jq -e '(.deadlocked | not) and (.hung | not) and (.cycles | length) == 0' <<<"$json"
 kill "$pid"
 
+look idle
+is "idle: threads asleep or reading are not a hang (exit 0)" "$rc" 0
+like "idle: no deadlock" "$(sed -n 1p <<<"$out")" "^no deadlock"
+kill "$pid"
+
 # --- from a core of a hung process -----------------------------------------
 if command -v gcore >/dev/null; then
 	start_prog deadlock-abba
