@@ -173,6 +173,16 @@ check "replaced: no wrong names for its frames" jq -e '
 	[.crashed_thread.stack[] | select(.module | endswith("bin/crash-divide")) | .function] |
 	length > 0 and all(. == null)' <<<"$o"
 
+# A core from "another machine": the files are found under --sysroot.
+sr=$SB_TMP/sysroot
+mkdir -p "$sr$mv_dir/bin"
+cp "$mv_dir/crash-divide.moved" "$sr$mv_dir/bin/crash-divide"
+o=$(corepeek --sysroot "$sr" "$mv_dir/core" 2>"$mv_dir/err"); r=$?
+like "--sysroot: the executable found under it, named" "$(sed -n 1p <<<"$o")" \
+	"in compute_average \(crash-divide.c:[0-9]+\)"
+unlike "--sysroot: no complaint about the executable" "$(cat "$mv_dir/err")" \
+	"bin/crash-divide"
+
 # --- bad input ----------------------------------------------------------
 core=$SB_TMP/crash-divide/core
 printf 'not a core\n' >"$SB_TMP/text"
