@@ -230,7 +230,7 @@ fuzz: $(FUZZ_SEED_PROGS)
 			cp "$$f" $(FUZZ_DIR)/corpus/; \
 		else \
 			echo "fuzz: $$f still fails:" \
-				"$$(grep -m1 -E 'SUMMARY|ERROR|timeout' "$$log")" \
+				"$$(grep -m1 -E '^fuzz_core:|runtime error|== ERROR|^SUMMARY' "$$log")" \
 				"(whole report: $$log)" >&2; \
 			fail=1; \
 		fi; \

@@ -575,6 +575,7 @@ what_stops() {
 		"spinner reports: \`${RES#"$SB_TOP"/}/out/\`."
 } >"$SUM"
 cat "$SUM"
+cleanup; TPID="" TMP=""; SB_TOP=$SB_TOP SB_BIN=$SB_BIN SB_TESTPROGS=$SB_TESTPROGS SB_BENCH_RESULTS=$RES bash "$HERE/corepeek.sh" || CRASHES=$((CRASHES + 1)) # corepeek on cores (the spinning target stopped first)
 
 if [ "$CRASHES" != 0 ]; then
 	say "bench: $CRASHES tool run(s) crashed"

@@ -38,6 +38,8 @@ struct core_priv {
 	char *sysroot, *exe_override;
 	struct backing fds[MAX_FDS];
 	int nfds;
+	uint64_t notes[16]; /* offsets of the note segments read */
+	int nnotes;
 };
 
 static int cmp_seg(const void *a, const void *b)
@@ -131,8 +133,8 @@ static int read_files(struct sb_core *c, const void *desc, size_t size)
 		return -EINVAL;
 	memcpy(&count, p, 8);
 	memcpy(&page, p + 8, 8);
-	if (count > MAX_FILES || count > (size - 16) / 24 || page == 0 ||
-	    (page & (page - 1)))
+	if (count > MAX_FILES || c->maps.n + count > MAX_FILES ||
+	    count > (size - 16) / 24 || page == 0 || (page & (page - 1)))
 		return -EINVAL;
 	names = p + 16 + count * 24;
 	for (i = 0; i < count; i++) {
@@ -154,6 +156,21 @@ static int read_files(struct sb_core *c, const void *desc, size_t size)
 		names = nul + 1;
 	}
 	return 0;
+}
+
+/* Whether a note segment at this offset was read already. */
+static bool note_seen(struct core_priv *p, uint64_t offset)
+{
+	int i;
+
+	for (i = 0; i < p->nnotes; i++)
+		if (p->notes[i] == offset)
+			return true;
+	if (p->nnotes < (int)(sizeof(p->notes) / sizeof(p->notes[0])))
+		p->notes[p->nnotes++] = offset;
+	else
+		return true; /* more note segments than any kernel writes */
+	return false;
 }
 
 static int read_notes(struct sb_core *c, struct core_priv *p,
@@ -232,11 +249,13 @@ static int build_maps(struct sb_core *c, struct core_priv *p)
 
 		if (!s->memsz)
 			continue;
-		for (j = 0; j < files.n; j++) {
-			if (files.v[j].start == s->vaddr) {
-				m.offset = files.v[j].offset;
-				path = files.v[j].path;
-				break;
+		{
+			/* files is sorted: a search, not a scan per segment */
+			const struct sb_map *f = sb_maps_find(&files, s->vaddr);
+
+			if (f && f->start == s->vaddr) {
+				m.offset = f->offset;
+				path = f->path;
 			}
 		}
 		if (!path[0] && c->vdso && s->vaddr == c->vdso)
@@ -368,6 +387,10 @@ int sb_core_open(const char *path, const struct sb_core_opts *opts,
 						  .filesz = ph.p_filesz,
 						  .flags = ph.p_flags };
 		if (ph.p_type == PT_NOTE) {
+			/* The same notes twice (a hostile core repeating a
+			 * header) must not be counted twice. */
+			if (note_seen(p, ph.p_offset))
+				continue;
 			if (ph.p_offset + ph.p_filesz > c->file_size) {
 				rc = -EIO;
 				break;

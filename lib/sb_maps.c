@@ -72,7 +72,8 @@ static int cmp_start(const void *a, const void *b)
 
 void sb_maps_sort(struct sb_maps *maps)
 {
-	qsort(maps->v, maps->n, sizeof(*maps->v), cmp_start);
+	if (maps->n > 1)
+		qsort(maps->v, maps->n, sizeof(*maps->v), cmp_start);
 }
 
 int sb_maps_parse(const char *text, struct sb_maps *out)

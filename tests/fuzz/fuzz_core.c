@@ -83,8 +83,9 @@ static void rd(const struct sb_memsrc *mem, uint64_t addr, size_t len)
 		len = sizeof(buf);
 	r = mem->read(mem->ctx, addr, buf, len);
 	if (r > (ssize_t)len) {
-		fprintf(stderr, "fuzz_core: read of %zu bytes at %#llx "
-				"returned %zd\n",
+		fprintf(stderr,
+			"fuzz_core: read of %zu bytes at %#llx "
+			"returned %zd\n",
 			len, (unsigned long long)addr, r);
 		__builtin_trap();
 	}
@@ -95,10 +96,10 @@ static void rd(const struct sb_memsrc *mem, uint64_t addr, size_t len)
 static void walk(struct sb_core *c)
 {
 	struct sb_memsrc mem = sb_core_memsrc(c);
-	static const uint64_t auxv_types[] = { AT_ENTRY, AT_PHDR, AT_BASE,
-					       AT_SYSINFO_EHDR, AT_RANDOM,
-					       AT_EXECFN, AT_PLATFORM, AT_NULL,
-					       0xdeadbeef };
+	static const uint64_t auxv_types[] = {
+		AT_ENTRY,  AT_PHDR,	AT_BASE, AT_SYSINFO_EHDR, AT_RANDOM,
+		AT_EXECFN, AT_PLATFORM, AT_NULL, 0xdeadbeef
+	};
 	size_t i;
 	int t;
 
