@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <time.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "sb_attach.h"
@@ -181,8 +182,22 @@ static int read_blocked_regs(struct sb_lock_thread_in *t, int n,
 			t[which[i]].has_regs = true;
 	if (m)
 		sb_attach_resume_all(stops, m);
-	for (i = 0; i < m; i++)
-		*stopped_ms += (double)stops[i].stopped_ns / 1e6;
+	/* They are stopped together: the window from the first stop to the
+	 * last release is how long the process was held, not the sum. */
+	{
+		uint64_t first = UINT64_MAX, last = 0;
+
+		for (i = 0; i < m; i++) {
+			if (!stops[i].stopped_ns)
+				continue;
+			if (stops[i].t_stop_ns < first)
+				first = stops[i].t_stop_ns;
+			if (stops[i].t_stop_ns + stops[i].stopped_ns > last)
+				last = stops[i].t_stop_ns + stops[i].stopped_ns;
+		}
+		if (last > first)
+			*stopped_ms = (double)(last - first) / 1e6;
+	}
 	free(stops);
 	free(which);
 	return r < 0 ? r : 0;
