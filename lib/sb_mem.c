@@ -222,8 +222,12 @@ enum sb_mem_verdict sb_mem_judge(const struct sb_mem_trend *t, double secs,
 	double floor =
 		256.0 * 1024 > start * 0.01 ? 256.0 * 1024 : start * 0.01;
 
-	/* Gave back a good part of what it took: not a leak. */
-	if (t->range > floor && t->max_drop > 0.3 * t->range)
+	/* Gave back a good part of what it took: not a leak.  A busy
+	 * allocator's arenas breathe by a few percent; that is no tooth. */
+	double tooth =
+		1024.0 * 1024 > start * 0.05 ? 1024.0 * 1024 : start * 0.05;
+
+	if (t->range > tooth && t->max_drop > 0.3 * t->range)
 		return SB_MEM_SAWTOOTH;
 	if (grown > floor && t->r2 > 0.8 && t->slope_lo > 0 &&
 	    t->max_drop < 0.1 * t->range + floor / 4)

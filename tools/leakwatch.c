@@ -1,6 +1,7 @@
 /* leakwatch: is it leaking, how fast, in which memory, and when will it die. */
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -200,18 +201,33 @@ static void chart(FILE *f, const double *v, int n)
 		"------------------------------------------------------------");
 }
 
+/* Start the program; return once it has exec'd (or failed to). */
 static pid_t start_program(char **argv)
 {
-	pid_t pid = fork();
+	int fd[2], e = 0;
+	pid_t pid;
 
+	if (pipe2(fd, O_CLOEXEC))
+		err(EXIT_TROUBLE, "cannot make a pipe");
+	pid = fork();
 	if (pid < 0)
 		err(EXIT_TROUBLE, "cannot fork");
 	if (pid == 0) {
+		close(fd[0]);
 		execvp(argv[0], argv);
-		fprintf(stderr, "leakwatch: cannot run '%s': %s\n", argv[0],
-			strerror(errno));
+		e = errno;
+		if (write(fd[1], &e, sizeof(e)) < 0)
+			_exit(127);
 		_exit(127);
 	}
+	close(fd[1]);
+	/* The close-on-exec pipe closes at the exec: the first sample is
+	 * then the program's, not a copy of ours. */
+	if (read(fd[0], &e, sizeof(e)) == sizeof(e)) {
+		waitpid(pid, NULL, 0);
+		errx(127, "cannot run '%s': %s", argv[0], strerror(e));
+	}
+	close(fd[0]);
 	return pid;
 }
 

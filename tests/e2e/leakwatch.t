@@ -1,0 +1,143 @@
+#!/bin/bash
+# leakwatch end to end: watch each memory-sick program grow (or not), and
+# check the verdict, the rate against the program's known rate, the region,
+# the limit and the time to reach it.
+. "$(dirname "$0")/../lib.sh"
+
+# within <name> <got> <want> <percent>
+within() {
+	if awk -v g="$2" -v w="$3" -v p="$4" \
+		'BEGIN { d = g - w; if (d < 0) d = -d; exit !(w != 0 && d <= w * p / 100) }'; then
+		ok 0 "$1"
+	else
+		ok 1 "$1"
+		diag "got $2, want $3 within $4 %"
+	fi
+}
+
+summary() { tail -1 <<<"$1"; }
+
+# --- leak-connmgr: the notes' ConnectionManager, 425 600 B/s of heap ------
+start_prog leak-connmgr
+pid=$PROG_PID
+json=$(leakwatch -j -d 0.5 -t 6 -p "$pid"); rc=$?
+is "connmgr: exit 1 (leaking)" "$rc" 1
+check "connmgr: a JSON object per sample" jq -e -s \
+	'length >= 12 and all(.[:-1][]; .tool == "leakwatch" and .pid > 0 and
+	 (.t_s | type) == "number" and .rss_bytes > 0 and
+	 (.anon_bytes | type) == "number" and (.heap_bytes | type) == "number")' <<<"$json"
+s=$(summary "$json")
+is "connmgr: verdict" "$(jq -r .verdict <<<"$s")" leaking
+within "connmgr: rate within 20 % of 425 600 B/s" "$(jq .growth_bytes_per_s <<<"$s")" 425600 20
+check "connmgr: the growth is in the malloc heap (brk)" \
+	jq -e '.growth_by_region.heap > 0.8 * (.growth_by_region | add)' <<<"$s"
+check "connmgr: a good fit" jq -e '.fit.r2 > 0.9' <<<"$s"
+out=$(leakwatch -d 0.5 -t 3 -p "$pid")
+like "connmgr: text verdict" "$out" "^LEAKING: RSS grows [0-9.]+ KiB/s"
+like "connmgr: where" "$out" "^where: heap \(brk\) \+[0-9.]+ (KiB|MiB)"
+like "connmgr: a chart" "$out" "^ +[0-9.]+ (KiB|MiB) \|.*#"
+kill "$pid"
+
+# --- leak-cycle: reference cycles, 416 000 B/s ----------------------------
+start_prog leak-cycle
+pid=$PROG_PID
+s=$(summary "$(leakwatch -j -d 0.5 -t 6 -p "$pid")")
+is "cycle: verdict" "$(jq -r .verdict <<<"$s")" leaking
+within "cycle: rate within 20 % of 416 000 B/s" "$(jq .growth_bytes_per_s <<<"$s")" 416000 20
+kill "$pid"
+
+# --- oom-slurp: one big realloc'd buffer, 2 MiB/s, anonymous memory -------
+start_prog oom-slurp
+pid=$PROG_PID
+s=$(summary "$(leakwatch -j -d 0.5 -t 6 -p "$pid")")
+is "slurp: verdict" "$(jq -r .verdict <<<"$s")" leaking
+within "slurp: rate within 20 % of 2 MiB/s" "$(jq .growth_bytes_per_s <<<"$s")" 2097152 20
+check "slurp: the growth is in anonymous mappings" \
+	jq -e '.growth_by_region.anon > 0.8 * (.growth_by_region | add)' <<<"$s"
+check "slurp: a limit and a time to it" \
+	jq -e '.limit_bytes > 0 and (.limit_source | type) == "string" and .time_to_limit_s > 0' <<<"$s"
+kill "$pid"
+
+# Under RLIMIT_AS: the limit named, the time to it within 30 %.
+limit=$((400 * 1024 * 1024))
+start_prog /bin/bash -c "ulimit -v $((limit / 1024)) && exec '$SB_TESTPROGS/oom-slurp'"
+pid=$PROG_PID
+s=$(summary "$(leakwatch -j -d 0.5 -t 6 -p "$pid")")
+vsize=$(awk '/^VmSize/ { print $2 * 1024 }' /proc/"$pid"/status)
+want=$(( (limit - vsize) / 2097152 ))
+is "RLIMIT_AS: named as the limit" "$(jq -r .limit_source <<<"$s")" "RLIMIT_AS (ulimit -v)"
+is "RLIMIT_AS: its size" "$(jq .limit_bytes <<<"$s")" "$limit"
+within "RLIMIT_AS: time to limit within 30 % of ${want} s" "$(jq .time_to_limit_s <<<"$s")" "$want" 30
+kill "$pid"
+
+# Under a cgroup's memory.max, where this machine lets us make one.
+cg=/sys/fs/cgroup/sickbay-test-$$
+if mkdir "$cg" 2>/dev/null && [ -f "$cg/memory.current" ] &&
+	echo $((300 * 1024 * 1024)) >"$cg/memory.max" 2>/dev/null; then
+	start_prog oom-slurp
+	pid=$PROG_PID
+	if echo "$pid" >"$cg/cgroup.procs" 2>/dev/null; then
+		s=$(summary "$(leakwatch -j -d 0.5 -t 6 -p "$pid")")
+		cur=$(cat "$cg/memory.current")
+		want=$(( (300 * 1024 * 1024 - cur) / 2097152 ))
+		like "memory.max: named" "$(jq -r .limit_source <<<"$s")" "^memory.max of cgroup /sickbay-test-$$"
+		within "memory.max: time to limit within 30 % of ${want} s" "$(jq .time_to_limit_s <<<"$s")" "$want" 30
+	else
+		ok 0 "# SKIP cannot move a process into a cgroup here"
+		ok 0 "# SKIP cannot move a process into a cgroup here"
+	fi
+	kill "$pid"
+	sleep 0.2
+	rmdir "$cg" 2>/dev/null
+else
+	rmdir "$cg" 2>/dev/null
+	ok 0 "# SKIP cannot create a cgroup with memory.max here"
+	ok 0 "# SKIP cannot create a cgroup with memory.max here"
+fi
+
+# --- no false alarm --------------------------------------------------------
+start_prog mem-sawtooth
+pid=$PROG_PID
+json=$(leakwatch -j -d 0.5 -t 14 -p "$pid"); rc=$?
+is "sawtooth: exit 0" "$rc" 0
+is "sawtooth: verdict" "$(jq -r .verdict <<<"$(summary "$json")")" sawtooth
+check "sawtooth: not growing, no time to limit" \
+	jq -e '.time_to_limit_s == null' <<<"$(summary "$json")"
+kill "$pid"
+
+start_prog mem-steady
+pid=$PROG_PID
+sleep 3 # its warm-up
+json=$(leakwatch -j -d 0.5 -t 6 -p "$pid"); rc=$?
+is "steady: exit 0" "$rc" 0
+is "steady: verdict" "$(jq -r .verdict <<<"$(summary "$json")")" stable
+kill "$pid"
+
+# --- leakwatch run ---------------------------------------------------------
+# To a file: the program keeps running with the same stdout, and a
+# command substitution would wait for it.
+leakwatch -t 3 -d 0.5 run -- "$SB_TESTPROGS/leak-connmgr" >"$SB_TMP/run.out" 2>"$SB_TMP/err"; rc=$?
+out=$(cat "$SB_TMP/run.out")
+is "run: exit 1 (leaking)" "$rc" 1
+like "run: the verdict" "$out" "^LEAKING"
+rpid=$(sed -n "s/.*the program (pid \([0-9]*\)) keeps running.*/\1/p" "$SB_TMP/err")
+check "run: says the program keeps running" test -n "$rpid"
+[ -n "$rpid" ] && kill "$rpid" 2>/dev/null
+
+# --- bad input ------------------------------------------------------------
+nopid=4194000
+while [ -e /proc/$nopid ]; do nopid=$((nopid + 1)); done
+out=$(leakwatch -t 1 -p $nopid 2>&1); rc=$?
+is "no such process: status 2" "$rc" 2
+is "no such process: message" "$out" "leakwatch: no process $nopid"
+sleep 1 &
+short=$!
+out=$(leakwatch -d 0.3 -t 3 -p "$short" 2>&1); rc=$?
+is "exits mid-watch: status 2" "$rc" 2
+like "exits mid-watch: said" "$out" "process $short exited during the watch"
+leakwatch >/dev/null 2>&1
+is "nothing to watch: status 64" "$?" 64
+leakwatch -d x -p 1 >/dev/null 2>&1
+is "bad number: status 64" "$?" 64
+
+done_testing
