@@ -25,15 +25,10 @@
  * The program prints "ready pid=<n>" once every philosopher sleeps in the
  * kernel on its right fork, then waits until it is killed.
  */
-#include <err.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <linux/futex.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "testprog.h"
@@ -75,55 +70,6 @@ static void usage(FILE *fp)
 	exit(fp == stdout ? 0 : 64);
 }
 
-/*
- * The futex word that thread tid sleeps on, from its syscall file in /proc
- * ("202 uaddr op val ..." while it waits in futex()), or 0 while it runs
- * or sleeps anywhere else.
- */
-static uintptr_t futex_wait_word(pid_t tid)
-{
-	char path[64], buf[256];
-	unsigned long nr, uaddr, op;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		err(1, "cannot open '%s'", path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		err(1, "cannot read '%s'", path);
-	close(fd);
-	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lx %lx", &nr, &uaddr, &op) != 3 ||
-	    nr != SYS_futex)
-		return 0;
-	/* glibc sleeps with FUTEX_WAIT or FUTEX_WAIT_BITSET; a wake is not
-	 * a wait. */
-	op &= FUTEX_CMD_MASK;
-	if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET)
-		return 0;
-	return uaddr;
-}
-
-/*
- * Returns once thread tid sleeps in futex() on a word inside the size bytes
- * at obj.  Seeing futex alone would not do: a thread may still sleep in the
- * barrier it just passed.
- */
-static void wait_blocked_on(pid_t tid, const void *obj, size_t size)
-{
-	uintptr_t lo = (uintptr_t)obj, w;
-
-	for (;;) {
-		w = futex_wait_word(tid);
-		if (w >= lo && w - lo < size)
-			return;
-		sleep_ms(1);
-	}
-}
-
 /* Returning the fork after the call keeps each lock call from being a tail
  * call, so these functions keep their own frames even at -O2. */
 __attribute__((noinline, noipa)) static int take_left_fork(int left)
@@ -161,9 +107,7 @@ static void *philo_main(void *arg)
 	char name[16];
 
 	snprintf(name, sizeof(name), "philo-%d", p->id);
-	name_self(name);
-	p->tid = gettid();
-	pthread_barrier_wait(&named);
+	check_in(name, &p->tid, &named);
 	dine(p->id, p->nphilos);
 	return NULL;
 }

@@ -27,15 +27,10 @@
  * the kernel on shutdown_lock and the main thread on the flusher's TID;
  * then the program waits until it is killed.
  */
-#include <err.h>
-#include <fcntl.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "testprog.h"
@@ -59,73 +54,6 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: deadlock-join\n");
 	exit(fp == stdout ? 0 : 64);
-}
-
-/*
- * The futex word that thread tid sleeps on, from its syscall file in /proc
- * ("202 uaddr op val ..." while it waits in futex()), or 0 while it runs
- * or sleeps anywhere else.
- */
-static uintptr_t futex_wait_word(pid_t tid)
-{
-	char path[64], buf[256];
-	unsigned long nr, uaddr, op;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		err(1, "cannot open '%s'", path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		err(1, "cannot read '%s'", path);
-	close(fd);
-	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lx %lx", &nr, &uaddr, &op) != 3 ||
-	    nr != SYS_futex)
-		return 0;
-	/* glibc sleeps with FUTEX_WAIT or FUTEX_WAIT_BITSET; a wake is not
-	 * a wait. */
-	op &= FUTEX_CMD_MASK;
-	if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET)
-		return 0;
-	return uaddr;
-}
-
-/*
- * Returns once thread tid sleeps in futex() on a word inside the size bytes
- * at obj.  Seeing futex alone would not do: a thread may still sleep in the
- * barrier it just passed.
- */
-static void wait_blocked_on(pid_t tid, const void *obj, size_t size)
-{
-	uintptr_t lo = (uintptr_t)obj, w;
-
-	for (;;) {
-		w = futex_wait_word(tid);
-		if (w >= lo && w - lo < size)
-			return;
-		sleep_ms(1);
-	}
-}
-
-/*
- * Returns once thread tid waits in pthread_join for the thread whose TID
- * is target: it sleeps in futex() on a word that holds target.  The word
- * is in the joined thread's struct pthread, whose layout is glibc's own,
- * so its value is what identifies it.
- */
-static void wait_joining(pid_t tid, pid_t target)
-{
-	uintptr_t w;
-
-	for (;;) {
-		w = futex_wait_word(tid);
-		if (w && *(volatile pid_t *)w == target)
-			return;
-		sleep_ms(1);
-	}
 }
 
 /* Stops new work from being queued, and keeps shutdown_lock to do so. */
@@ -163,9 +91,7 @@ __attribute__((noinline, noipa)) static void flush_and_exit(void)
 static void *flusher_main(void *arg)
 {
 	(void)arg;
-	name_self("flusher");
-	flusher_tid = gettid();
-	pthread_barrier_wait(&named);
+	check_in("flusher", &flusher_tid, &named);
 	flush_and_exit();
 	return NULL;
 }

@@ -21,7 +21,6 @@
  * The program prints "ready pid=<n>" once every busy thread has been
  * through its loop at least once, then runs until it is killed.
  */
-#include <err.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

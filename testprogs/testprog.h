@@ -13,10 +13,14 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +75,20 @@ static inline void name_self(const char *name)
 }
 
 /*
+ * How a thread that main watches starts: it takes its name, notes its TID
+ * in *tid for the waits below, and meets main at barrier.  Main reads *tid
+ * only once it is past the same barrier, which orders the write before the
+ * read, so the TID needs no atomics.
+ */
+static inline void check_in(const char *name, pid_t *tid,
+			    pthread_barrier_t *barrier)
+{
+	name_self(name);
+	*tid = gettid();
+	pthread_barrier_wait(barrier);
+}
+
+/*
  * Returns once want threads sleep on a condition variable guarded by lock.
  * Each of them counts itself with the lock held and drops the lock only
  * inside pthread_cond_wait, so a count seen under the lock proves it.
@@ -88,6 +106,91 @@ static inline void wait_for_sleepers(pthread_mutex_t *lock, const int *count,
 			return;
 		sleep_ms(1);
 	}
+}
+
+/*
+ * The lockgraph programs say "ready" only once every thread sleeps where the
+ * diagnosis says, or a test could look while a thread is still on its way
+ * to the lock.  They see it where lockgraph does, in each thread's syscall
+ * file; this and the three waits after it serve them.
+ *
+ * The futex word that thread tid sleeps on, from its syscall file in /proc
+ * ("202 uaddr op val ..." while it waits in futex()), or 0 while it runs
+ * or sleeps anywhere else.
+ */
+static inline uintptr_t futex_wait_word(pid_t tid)
+{
+	char path[64], buf[256];
+	unsigned long nr, uaddr, op;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		err(1, "cannot open '%s'", path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		err(1, "cannot read '%s'", path);
+	close(fd);
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lx %lx", &nr, &uaddr, &op) != 3 ||
+	    nr != SYS_futex)
+		return 0;
+	/* glibc sleeps with FUTEX_WAIT or FUTEX_WAIT_BITSET; a wake is not
+	 * a wait. */
+	op &= FUTEX_CMD_MASK;
+	if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET)
+		return 0;
+	return uaddr;
+}
+
+/*
+ * Returns once thread tid sleeps in futex() on a word inside the size bytes
+ * at obj (a mutex, rwlock or condition variable: glibc may sleep on a word
+ * that is not the first).  Seeing futex alone would not do: a thread may
+ * still sleep in the barrier it just passed.
+ */
+static inline void wait_blocked_on(pid_t tid, const void *obj, size_t size)
+{
+	uintptr_t lo = (uintptr_t)obj, w;
+
+	for (;;) {
+		w = futex_wait_word(tid);
+		if (w >= lo && w - lo < size)
+			return;
+		sleep_ms(1);
+	}
+}
+
+/*
+ * Returns once thread tid waits in pthread_join for the thread whose TID
+ * is target: it sleeps in futex() on a word that holds target.  The word
+ * is in the joined thread's struct pthread, whose layout is glibc's own,
+ * so its value is what identifies it.
+ */
+static inline void wait_joining(pid_t tid, pid_t target)
+{
+	uintptr_t w;
+
+	for (;;) {
+		w = futex_wait_word(tid);
+		if (w && *(volatile pid_t *)w == target)
+			return;
+		sleep_ms(1);
+	}
+}
+
+/* Returns once thread tid has left the process entirely. */
+static inline void wait_gone(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tid);
+	while (access(path, F_OK) == 0)
+		sleep_ms(1);
+	if (errno != ENOENT)
+		err(1, "cannot look for '%s'", path);
 }
 
 /* A whole decimal number from min to max, or usage(stderr) naming what. */
