@@ -39,6 +39,43 @@ demo "Control: an idle process" \
 "Nothing is wrong, and nothing is stopped:" \
 	idle
 
+# leakwatch exits 1 when the process leaks: that is the finding, so the
+# demo says so and goes on.
+leakdemo() { # leakdemo <title> <story> <leakwatch options> <shown> <program> [args]
+	local title=$1 story=$2 opts=$3 shown=$4 rc
+	shift 4
+	banner "$title" "$story"
+	start_prog "$@"
+	echo "\$ $shown &            # ready pid=$PROG_PID"
+	echo "\$ leakwatch $opts -p $PROG_PID"
+	leakwatch $opts -p "$PROG_PID"
+	rc=$?
+	case $rc in
+	0) echo "# exit status 0: not leaking" ;;
+	1) echo "# exit status 1: leaking" ;;
+	*) echo "# exit status $rc: leakwatch could not tell" ;;
+	esac
+	kill "$PROG_PID"
+}
+
+leakdemo "3. Memory too high, or leaking" \
+"The notes: a global ConnectionManager never drops finished connections:" \
+	"-t 5 -d 0.5" leak-connmgr leak-connmgr
+leakdemo "4. Reference cycles" \
+"The notes: counting cannot free a cycle. The growth is seen; which blocks
+are unreachable is for leakwatch's second part (the heap census):" \
+	"-t 5 -d 0.5" leak-cycle leak-cycle
+leakdemo "5. Out of memory" \
+"The notes: read a whole file at once instead of in chunks. How long has it
+left under ulimit -v 409600 (400 MiB of address space)?" \
+	"-t 5 -d 0.5" \
+	"(ulimit -v 409600; exec oom-slurp --limit 1073741824)" \
+	/bin/bash -c "ulimit -v 409600 &&
+		exec '$SB_TESTPROGS/oom-slurp' --limit 1073741824"
+leakdemo "Control: memory that rises and falls" \
+"A batch job that builds 40 MiB and frees it every 10 s is not a leak:" \
+	"-t 12 -d 0.5" mem-sawtooth mem-sawtooth
+
 # The crash programs do not wait to be killed: they crash by themselves
 # (--delay 0: at once), so corepeek catches them, or reads their core.
 banner "6. Process crashed, no log" \
