@@ -18,9 +18,15 @@ static int parse_line(const char *line, size_t len, struct sb_map *m)
 	const char *path;
 	size_t plen;
 
+	char head[160];
+
 	memset(m, 0, sizeof(*m));
-	/* sscanf stops at the newline that ends the line, or the NUL. */
-	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu%n", &start, &end, perms,
+	/* sscanf on the whole maps text would measure all of it for every
+	 * line (quadratic for a process with thousands of mappings): scan a
+	 * copy of the line's head, where the numbers are. */
+	memcpy(head, line, len < sizeof(head) - 1 ? len : sizeof(head) - 1);
+	head[len < sizeof(head) - 1 ? len : sizeof(head) - 1] = '\0';
+	if (sscanf(head, "%llx-%llx %4s %llx %x:%x %llu%n", &start, &end, perms,
 		   &off, &maj, &min, &ino, &consumed) != 7 ||
 	    consumed <= 0 || (size_t)consumed > len || start >= end ||
 	    strlen(perms) != 4)

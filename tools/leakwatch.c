@@ -202,6 +202,15 @@ static void chart(FILE *f, const double *v, int n)
 }
 
 /* Start the program; return once it has exec'd (or failed to). */
+/* A JSON number with so many decimals, not json-c's 17 digits. */
+static json_object *jnum(double v, int decimals)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	return json_object_new_double_s(v, buf);
+}
+
 static pid_t start_program(char **argv)
 {
 	int fd[2], e = 0;
@@ -235,7 +244,10 @@ static bool wait_interval(double s)
 {
 	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
 
-	/* A signal ends the wait at once (no SA_RESTART). */
+	/* A signal ends the wait at once (no SA_RESTART); one that came
+	 * while a sample was read must not wait a whole interval. */
+	if (interrupted)
+		return true;
 	nanosleep(&ts, NULL);
 	return interrupted != 0;
 }
@@ -296,10 +308,7 @@ int main(int argc, char **argv)
 				json_object_new_string(SB_VERSION));
 			json_object_object_add(j, "pid",
 					       json_object_new_int(pid));
-			json_object_object_add(
-				j, "t_s",
-				json_object_new_double(round(s.t_s * 1000) /
-						       1000));
+			json_object_object_add(j, "t_s", jnum(s.t_s, 3));
 			json_object_object_add(
 				j, "rss_bytes",
 				json_object_new_int64((int64_t)s.rss));
@@ -344,6 +353,15 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	/* The program of leakwatch run may have just ended (the same Ctrl-C
+	 * reached it): reap it, so that it is not taken for alive. */
+	if (ran && !gone) {
+		struct timespec ts = { 0, 100000000 };
+
+		nanosleep(&ts, NULL);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			gone = true;
+	}
 	if (!gone)
 		sb_mem_regions(pid, &after);
 	secs = t[n - 1] - t[0];
@@ -370,27 +388,23 @@ int main(int argc, char **argv)
 			json_object_new_string(sb_mem_verdict_str(verdict)));
 		json_object_object_add(j, "samples",
 				       json_object_new_int((int)n));
-		json_object_object_add(
-			j, "duration_s",
-			json_object_new_double(round(secs * 1000) / 1000));
+		json_object_object_add(j, "duration_s", jnum(secs, 3));
 		json_object_object_add(
 			j, "growth_bytes_per_s",
-			json_object_new_double(round(trend.slope)));
+			json_object_new_int64((int64_t)llround(trend.slope)));
 		fit = json_object_new_object();
 		json_object_object_add(fit, "method",
 				       json_object_new_string("theil-sen"));
-		json_object_object_add(
-			fit, "r2",
-			json_object_new_double(round(trend.r2 * 1000) / 1000));
-		json_object_object_add(
-			fit, "slope_q1",
-			json_object_new_double(round(trend.slope_lo)));
-		json_object_object_add(
-			fit, "slope_q3",
-			json_object_new_double(round(trend.slope_hi)));
-		json_object_object_add(
-			fit, "max_drop_bytes",
-			json_object_new_double(round(trend.max_drop)));
+		json_object_object_add(fit, "r2", jnum(trend.r2, 3));
+		json_object_object_add(fit, "slope_q1",
+				       json_object_new_int64((int64_t)llround(
+					       trend.slope_lo)));
+		json_object_object_add(fit, "slope_q3",
+				       json_object_new_int64((int64_t)llround(
+					       trend.slope_hi)));
+		json_object_object_add(fit, "max_drop_bytes",
+				       json_object_new_int64((int64_t)llround(
+					       trend.max_drop)));
 		json_object_object_add(j, "fit", fit);
 		reg = json_object_new_object();
 		if (!gone && before.nanon + before.heap) {
@@ -440,7 +454,9 @@ int main(int argc, char **argv)
 				      NULL);
 		json_object_object_add(
 			j, "time_to_limit_s",
-			ttl >= 0 ? json_object_new_double(round(ttl)) : NULL);
+			ttl >= 0 ?
+				json_object_new_int64((int64_t)llround(ttl)) :
+				NULL);
 		json_object_object_add(j, "exited",
 				       json_object_new_boolean(gone));
 		printf("%s\n", json_object_to_json_string_ext(
@@ -504,10 +520,9 @@ int main(int argc, char **argv)
 		warnx("process %d %s during the watch", (int)pid,
 		      ran ? "ended" : "exited");
 	if (interrupted && ran && !gone)
-		warnx("stopped watching; the program (pid %d) got the same "
-		      "Ctrl-C from the terminal%s",
-		      (int)pid,
-		      kill(pid, 0) == 0 ? " and is still running" : "");
+		warnx("stopped watching; the program (pid %d) is still "
+		      "running",
+		      (int)pid);
 	if (ran && !gone && !interrupted)
 		warnx("done watching; the program (pid %d) keeps running",
 		      (int)pid);
