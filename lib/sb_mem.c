@@ -19,9 +19,9 @@ int sb_mem_sample(pid_t pid, struct sb_mem_sample *out)
 {
 	static struct pids_info *info;
 	struct pids_fetch *f;
-	struct sb_maps maps;
-	unsigned p = (unsigned)pid;
-	size_t i;
+	unsigned upid = (unsigned)pid;
+	char path[64], *text, *p;
+	ssize_t r;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -31,7 +31,7 @@ int sb_mem_sample(pid_t pid, struct sb_mem_sample *out)
 		if (err < 0)
 			return err;
 	}
-	f = procps_pids_select(info, &p, 1, PIDS_SELECT_PID);
+	f = procps_pids_select(info, &upid, 1, PIDS_SELECT_PID);
 	if (!f || f->counts->total < 1)
 		return -ESRCH;
 	/* libproc2 gives these in KiB. */
@@ -43,14 +43,23 @@ int sb_mem_sample(pid_t pid, struct sb_mem_sample *out)
 		    << 10;
 	out->vsize = (uint64_t)PIDS_VAL(MEM_SIZE, ul_int, f->stacks[0], info)
 		     << 10;
-	/* libproc2 has no figure for the brk heap: its mapping's extent. */
-	err = sb_maps_read(pid, &maps);
-	if (err)
-		return err;
-	for (i = 0; i < maps.n; i++)
-		if (strcmp(maps.v[i].path, "[heap]") == 0)
-			out->heap += maps.v[i].end - maps.v[i].start;
-	sb_maps_free(&maps);
+	/* libproc2 has no figure for the brk heap: its mapping's extent.
+	 * Only the [heap] line is parsed: a process with thousands of
+	 * mappings (thread stacks) must not cost a full parse a sample. */
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	r = sb_read_file_alloc(path, 64u << 20, &text);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : (int)r;
+	for (p = text; (p = strstr(p, "[heap]")) != NULL; p++) {
+		const char *line = p;
+		unsigned long long a, b;
+
+		while (line > text && line[-1] != '\n')
+			line--;
+		if (sscanf(line, "%llx-%llx", &a, &b) == 2 && b > a)
+			out->heap += b - a;
+	}
+	free(text);
 	return 0;
 }
 
