@@ -237,6 +237,13 @@ static pid_t start_program(char **argv)
 		errx(127, "cannot run '%s': %s", argv[0], strerror(e));
 	}
 	close(fd[0]);
+	/* Let the dynamic loader map the libraries first: its jump is not
+	 * the program's growth, and would spoil the fit of a short watch. */
+	{
+		struct timespec ts = { 0, 50000000 };
+
+		nanosleep(&ts, NULL);
+	}
 	return pid;
 }
 
