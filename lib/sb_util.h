@@ -27,6 +27,13 @@ ssize_t sb_read_file_at(int dirfd, const char *path, char *buf, size_t size);
  */
 ssize_t sb_read_file_alloc(const char *path, size_t max, char **out);
 
+/*
+ * Parse a whole number from the command line: all of s, finite, within
+ * [min, max].  0, or -EINVAL (junk, a fraction for a long, out of range).
+ */
+int sb_parse_double(const char *s, double min, double max, double *out);
+int sb_parse_long(const char *s, long min, long max, long *out);
+
 /* Grow a vector of elements of size elem to hold at least n; -ENOMEM. */
 int sb_vec_reserve(void **v, size_t *cap, size_t n, size_t elem);
 

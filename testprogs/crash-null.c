@@ -121,30 +121,12 @@ __attribute__((noinline, noipa)) static int parse_request(struct request *req)
 /*
  * Returns once the main thread sleeps in pthread_join, a futex wait in its
  * syscall file in /proc: once the parser runs, main has nothing else to wait
- * for.  Returns at once if that file cannot be read.
+ * for (testprog.h reads the file).
  */
 static void wait_for_main_join(void)
 {
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall",
-		 (int)getpid());
-	for (;;) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		buf[n] = '\0';
-		if (buf[0] >= '0' && buf[0] <= '9' &&
-		    strtol(buf, NULL, 10) == SYS_futex)
-			return;
+	while (!futex_wait_word(getpid()))
 		sleep_ms(1);
-	}
 }
 
 static void *pool_main(void *arg)

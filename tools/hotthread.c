@@ -71,12 +71,9 @@ static void usage(FILE *f)
 static double parse_number(const char *s, double min, double max,
 			   const char *what)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
+	if (sb_parse_double(s, min, max, &v)) {
 		warnx("bad %s '%s': want a number from %g to %g", what, s, min,
 		      max);
 		usage(stderr);
@@ -87,12 +84,9 @@ static double parse_number(const char *s, double min, double max,
 
 static long parse_integer(const char *s, long min, long max, const char *what)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
+	if (sb_parse_long(s, min, max, &v)) {
 		warnx("bad %s '%s': want a whole number from %ld to %ld", what,
 		      s, min, max);
 		usage(stderr);

@@ -59,14 +59,24 @@ static void usage(FILE *f)
 
 static double number(const char *s, double min, double max, const char *what)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
+	if (sb_parse_double(s, min, max, &v)) {
 		warnx("bad %s '%s': want a number from %g to %g", what, s, min,
 		      max);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+static long whole(const char *s, long min, long max, const char *what)
+{
+	long v;
+
+	if (sb_parse_long(s, min, max, &v)) {
+		warnx("bad %s '%s': want a whole number from %ld to %ld", what,
+		      s, min, max);
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
@@ -100,10 +110,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->duration_s = number(optarg, 0.1, 1e7, "time");
 			break;
 		case 'n':
-			o->count = (long)number(optarg, 2, 1e7, "count");
+			o->count = whole(optarg, 2, 10000000, "count");
 			break;
 		case 'p':
-			o->pid = (pid_t)number(optarg, 1, 1 << 22, "pid");
+			o->pid = (pid_t)whole(optarg, 1, 1 << 22, "pid");
 			break;
 		case 'h':
 			usage(stdout);

@@ -20,6 +20,7 @@
 #include "sb_proc.h"
 #include "sb_report.h"
 #include "sb_syms.h"
+#include "sb_util.h"
 
 #define EXIT_FOUND 1
 #define EXIT_TROUBLE 2
@@ -73,7 +74,6 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
 	long v;
 	int c;
 
@@ -93,10 +93,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->exe = optarg;
 			break;
 		case 'p':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || v <= 0 ||
-			    v > 1 << 22) {
+			if (sb_parse_long(optarg, 1, 1 << 22, &v)) {
 				warnx("bad pid '%s'", optarg);
 				usage(stderr);
 				exit(EXIT_USAGE);

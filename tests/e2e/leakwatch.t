@@ -139,5 +139,7 @@ leakwatch >/dev/null 2>&1
 is "nothing to watch: status 64" "$?" 64
 leakwatch -d x -p 1 >/dev/null 2>&1
 is "bad number: status 64" "$?" 64
+leakwatch -n 2.5 -p 1 >/dev/null 2>&1
+is "a fractional count: status 64" "$?" 64
 
 done_testing
