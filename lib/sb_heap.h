@@ -81,7 +81,7 @@ int sb_heap_walk(const struct sb_memsrc *mem, const struct sb_maps *maps,
 /*
  * A census of a live process: stop all its threads (sb_attach), read its
  * maps, walk, resume.  out->stopped_ns says how long it was held.
- * 0, -ESRCH, -EPERM or -errno.
+ * 0, -ESRCH, -EPERM (any thread refused: no census) or -errno.
  */
 int sb_heap_census(pid_t pid, const struct sb_heap_where *where,
 		   struct sb_heap_census *out);

@@ -319,6 +319,11 @@ int sb_heap_census(pid_t pid, const struct sb_heap_where *where,
 	batch[rounds] = done;
 	if (!err && !stopped)
 		err = -ESRCH;
+	/* One thread refused (another tracer has it) would malloc on while
+	 * the others are walked: no census rather than a wrong one. */
+	for (k = 0; !err && k < n; k++)
+		if (t[k].error == -EPERM)
+			err = -EPERM;
 	if (!err)
 		err = sb_maps_read(pid, &maps);
 	if (!err)

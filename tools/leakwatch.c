@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <signal.h>
@@ -15,8 +16,11 @@
 #include <unistd.h>
 
 #include "sb_attach.h"
+#include "sb_heap.h"
+#include "sb_maps.h"
 #include "sb_mem.h"
 #include "sb_proc.h"
+#include "sb_syms.h"
 #include "sb_util.h"
 
 #define EXIT_FOUND 1
@@ -24,9 +28,12 @@
 #define EXIT_USAGE 64
 #define CHART_ROWS 8
 #define CHART_COLS 60
+#define TEXT_SIZES 5 /* block sizes in the text report */
+#define JSON_SIZES 20
 
 struct opts {
 	bool json;
+	bool census; /* stop the process twice to count its heap blocks */
 	double interval_s;
 	double duration_s;
 	long count; /* 0: until -t, or Ctrl-C */
@@ -39,9 +46,9 @@ static volatile int interrupted;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: leakwatch [-j] [-d seconds] [-n count] [-t seconds] "
+		"usage: leakwatch [-jC] [-d seconds] [-n count] [-t seconds] "
 		"-p pid\n"
-		"       leakwatch [-j] [-d seconds] [-t seconds] run -- program "
+		"       leakwatch [-jC] [-d seconds] [-t seconds] run -- program "
 		"[args...]\n"
 		"\n"
 		"Is a process leaking memory, how fast, where, and when will it "
@@ -53,6 +60,8 @@ static void usage(FILE *f)
 		"  -n, --count count      how many samples (instead of -t)\n"
 		"  -j, --json             a JSON object per sample, then a "
 		"summary\n"
+		"  -C, --no-census        no heap census: never stop the "
+		"process\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          the version\n");
 }
@@ -87,6 +96,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-census", no_argument, NULL, 'C' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "time", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
@@ -97,11 +107,14 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+jd:t:n:p:hV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+jCd:t:n:p:hV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'j':
 			o->json = true;
+			break;
+		case 'C':
+			o->census = false;
 			break;
 		case 'd':
 			o->interval_s = number(optarg, 0.05, 3600, "delay");
@@ -211,7 +224,6 @@ static void chart(FILE *f, const double *v, int n)
 		"------------------------------------------------------------");
 }
 
-/* Start the program; return once it has exec'd (or failed to). */
 /* A JSON number with so many decimals, not json-c's 17 digits. */
 static json_object *jnum(double v, int decimals)
 {
@@ -221,7 +233,8 @@ static json_object *jnum(double v, int decimals)
 	return json_object_new_double_s(v, buf);
 }
 
-static pid_t start_program(char **argv)
+/* Start the program; return once it has exec'd (or failed to). */
+static pid_t start_program(char **argv, bool json)
 {
 	int fd[2], e = 0;
 	pid_t pid;
@@ -233,6 +246,9 @@ static pid_t start_program(char **argv)
 		err(EXIT_TROUBLE, "cannot fork");
 	if (pid == 0) {
 		close(fd[0]);
+		/* standard output is for our JSON alone */
+		if (json && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(fd[1], &e, sizeof(e)) < 0)
@@ -269,287 +285,541 @@ static bool wait_interval(double s)
 	return interrupted != 0;
 }
 
-int main(int argc, char **argv)
-{
-	struct opts o = { .interval_s = 1.0, .duration_s = 30 };
-	struct sb_mem_regions before = { 0 }, after = { 0 };
-	struct sb_mem_sample s;
-	struct sb_mem_trend trend;
-	struct sb_mem_limit limit;
-	double *t = NULL, *v = NULL, secs, rate, ttl = -1;
-	enum sb_mem_verdict verdict;
-	bool gone = false, ran;
-	char comm[64] = "?", b1[32], b2[32], b3[32], b4[32];
-	long n = 0, max;
-	int rc, status, newcount = 0;
-	uint64_t newsize, t0;
+/* What one watch saw, for the report. */
+struct watch {
 	pid_t pid;
+	bool ran, gone;
+	char comm[64];
+	double *t, *v; /* seconds, RSS */
+	long n;
+	struct sb_mem_regions before, after;
+	struct sb_mem_trend trend;
+	enum sb_mem_verdict verdict;
+	double secs, rate, ttl; /* ttl < 0: not growing, or no limit */
+	struct sb_mem_limit limit;
+	uint64_t newsize; /* most common size of new anonymous mappings */
+	int newcount;
+	/* the heap census, at the first and the last sample */
+	bool census_wanted, located;
+	struct sb_heap_where where;
+	struct sb_heap_census census[2];
+	bool counted[2];
+	char census_why[320];
+	struct sb_heap_growth *growth;
+	int ngrowth;
+};
 
-	parse_opts(argc, argv, &o);
-	sb_attach_install_signals(&interrupted);
-	ran = o.argv != NULL;
-	pid = ran ? start_program(o.argv) : o.pid;
-	rc = sb_mem_sample(pid, &s);
-	if (rc == -ESRCH)
-		errx(EXIT_TROUBLE, "no process %d", (int)pid);
-	if (rc)
-		errx(EXIT_TROUBLE, "cannot read process %d: %s", (int)pid,
-		     strerror(-rc));
-	sb_proc_comm(pid, comm, sizeof(comm));
-	if (sb_mem_regions(pid, &before) == -EACCES)
-		warnx("cannot read the mappings of process %d (permission "
-		      "denied): no breakdown by region",
-		      (int)pid);
-	max = o.count ? o.count : (long)(o.duration_s / o.interval_s) + 1;
-	t = calloc((size_t)max, sizeof(*t));
-	v = calloc((size_t)max, sizeof(*v));
-	if (!t || !v)
-		errx(EXIT_TROUBLE, "out of memory");
-	if (!o.json)
-		printf("leakwatch: process %d '%s', a sample every %.1f s\n"
-		       "%9s %12s %13s %14s\n",
-		       (int)pid, comm, o.interval_s, "TIME", "RSS", "CHANGE",
-		       "RATE");
-	t0 = sb_now_ns();
+/* "12 000": digits in groups of three, as the man page prints them. */
+static const char *grouped(int64_t v, bool sign, char *buf, size_t size)
+{
+	char digits[32];
+	uint64_t a = v < 0 ? (uint64_t)-v : (uint64_t)v;
+	int n = snprintf(digits, sizeof(digits), "%" PRIu64, a), i, o = 0;
+
+	if (sign || v < 0)
+		buf[o++] = v < 0 ? '-' : '+';
+	for (i = 0; i < n && (size_t)o + 2 < size; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ' ';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * Find glibc's allocator before the first census: the symbol work is the
+ * slow part and needs no stop.
+ */
+static void census_prepare(struct watch *w)
+{
+	struct sb_memsrc mem = sb_memsrc_live(w->pid);
+	struct sb_maps maps = { 0 };
+	struct sb_syms *syms = sb_syms_new(w->pid, NULL);
+	int err = sb_maps_read(w->pid, &maps);
+
+	if (err || !syms)
+		snprintf(w->census_why, sizeof(w->census_why),
+			 "cannot read the mappings of process %d: %s",
+			 (int)w->pid, strerror(err ? -err : ENOMEM));
+	else
+		w->located = sb_heap_locate(w->pid, syms, &maps, &mem,
+					    &w->where, w->census_why,
+					    sizeof(w->census_why)) == 0;
+	if (syms)
+		sb_syms_free(syms);
+	sb_maps_free(&maps);
+}
+
+static void census_take(struct watch *w, int which)
+{
+	int err;
+
+	if (!w->located)
+		return;
+	err = sb_heap_census(w->pid, &w->where, &w->census[which]);
+	if (!err) {
+		w->counted[which] = true;
+		return;
+	}
+	if (err == -EPERM)
+		snprintf(w->census_why, sizeof(w->census_why),
+			 "permission denied: %s", sb_attach_explain(w->pid));
+	else if (err != -ESRCH || which == 0)
+		snprintf(w->census_why, sizeof(w->census_why),
+			 "cannot stop process %d for the census: %s",
+			 (int)w->pid, strerror(-err));
+}
+
+static void print_sample_json(const struct watch *w,
+			      const struct sb_mem_sample *s)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "tool", json_object_new_string("leakwatch"));
+	json_object_object_add(j, "version",
+			       json_object_new_string(SB_VERSION));
+	json_object_object_add(j, "pid", json_object_new_int(w->pid));
+	json_object_object_add(j, "t_s", jnum(s->t_s, 3));
+	json_object_object_add(j, "rss_bytes",
+			       json_object_new_int64((int64_t)s->rss));
+	json_object_object_add(j, "anon_bytes",
+			       json_object_new_int64((int64_t)s->anon));
+	json_object_object_add(j, "heap_bytes",
+			       json_object_new_int64((int64_t)s->heap));
+	json_object_object_add(j, "data_bytes",
+			       json_object_new_int64((int64_t)s->data));
+	printf("%s\n",
+	       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+	json_object_put(j);
+}
+
+static void print_sample_text(const struct watch *w)
+{
+	long n = w->n;
+	char b1[32], b2[32], b3[32] = "";
+
+	if (n && w->t[n] > w->t[n - 1]) {
+		bytes((w->v[n] - w->v[n - 1]) / (w->t[n] - w->t[n - 1]), true,
+		      b3, sizeof(b3) - 4);
+		strcat(b3, "/s");
+	}
+	printf("%8.1fs %12s %13s %14s\n", w->t[n],
+	       bytes(w->v[n], false, b1, sizeof(b1)),
+	       n ? bytes(w->v[n] - w->v[n - 1], true, b2, sizeof(b2)) : "", b3);
+}
+
+/* Sample until -t, -n, Ctrl-C or the end of the process. */
+static void watch_loop(const struct opts *o, struct watch *w,
+		       struct sb_mem_sample *s, long max)
+{
+	uint64_t t0 = sb_now_ns();
+	int status;
+
 	for (;;) {
-		s.t_s = (double)(sb_now_ns() - t0) / 1e9;
-		t[n] = s.t_s;
-		v[n] = (double)s.rss;
-		if (o.json) {
-			json_object *j = json_object_new_object();
-
-			json_object_object_add(
-				j, "tool", json_object_new_string("leakwatch"));
-			json_object_object_add(
-				j, "version",
-				json_object_new_string(SB_VERSION));
-			json_object_object_add(j, "pid",
-					       json_object_new_int(pid));
-			json_object_object_add(j, "t_s", jnum(s.t_s, 3));
-			json_object_object_add(
-				j, "rss_bytes",
-				json_object_new_int64((int64_t)s.rss));
-			json_object_object_add(
-				j, "anon_bytes",
-				json_object_new_int64((int64_t)s.anon));
-			json_object_object_add(
-				j, "heap_bytes",
-				json_object_new_int64((int64_t)s.heap));
-			json_object_object_add(
-				j, "data_bytes",
-				json_object_new_int64((int64_t)s.data));
-			printf("%s\n", json_object_to_json_string_ext(
-					       j, JSON_C_TO_STRING_PLAIN));
-			json_object_put(j);
-		} else {
-			b3[0] = '\0';
-			if (n && t[n] > t[n - 1]) {
-				bytes((v[n] - v[n - 1]) / (t[n] - t[n - 1]),
-				      true, b3, sizeof(b3) - 4);
-				strcat(b3, "/s");
-			}
-			printf("%8.1fs %12s %13s %14s\n", s.t_s,
-			       bytes(v[n], false, b1, sizeof(b1)),
-			       n ? bytes(v[n] - v[n - 1], true, b2,
-					 sizeof(b2)) :
-				   "",
-			       b3);
-		}
+		s->t_s = (double)(sb_now_ns() - t0) / 1e9;
+		w->t[w->n] = s->t_s;
+		w->v[w->n] = (double)s->rss;
+		if (o->json)
+			print_sample_json(w, s);
+		else
+			print_sample_text(w);
 		fflush(stdout);
-		n++;
-		if (n >= max || wait_interval(o.interval_s))
+		w->n++;
+		if (w->n >= max || wait_interval(o->interval_s))
 			break;
 		/* leakwatch run: reap the program if it ended. */
-		if (ran && waitpid(pid, &status, WNOHANG) == pid) {
-			gone = true;
-			break;
+		if (w->ran && waitpid(w->pid, &status, WNOHANG) == w->pid) {
+			w->gone = true;
+			return;
 		}
-		rc = sb_mem_sample(pid, &s);
-		if (rc) {
-			gone = true;
-			break;
+		if (sb_mem_sample(w->pid, s)) {
+			w->gone = true;
+			return;
 		}
 	}
 	/* The program of leakwatch run may have just ended (the same Ctrl-C
 	 * reached it): reap it, so that it is not taken for alive. */
-	if (ran && !gone) {
+	if (w->ran) {
 		struct timespec ts = { 0, 100000000 };
 
 		nanosleep(&ts, NULL);
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			gone = true;
+		if (waitpid(w->pid, &status, WNOHANG) == w->pid)
+			w->gone = true;
 	}
-	if (!gone)
-		sb_mem_regions(pid, &after);
-	secs = t[n - 1] - t[0];
-	sb_mem_trend(t, v, (int)n, &trend);
-	verdict = n >= 3 ? sb_mem_judge(&trend, secs, v[0]) : SB_MEM_STABLE;
-	rate = verdict == SB_MEM_LEAKING ? trend.slope : 0;
-	sb_mem_limit(pid, &limit);
-	if (rate > 0 && limit.limit > limit.used)
-		ttl = (double)(limit.limit - limit.used) / rate;
-	newsize = sb_mem_new_mapping_size(&before, &after, &newcount);
+}
 
-	if (o.json) {
-		json_object *j = json_object_new_object(), *fit, *reg, *sizes;
+/* The verdict, where the memory went, the limit and the time to it. */
+static void judge(struct watch *w)
+{
+	w->secs = w->t[w->n - 1] - w->t[0];
+	sb_mem_trend(w->t, w->v, (int)w->n, &w->trend);
+	w->verdict = w->n >= 3 ? sb_mem_judge(&w->trend, w->secs, w->v[0]) :
+				 SB_MEM_STABLE;
+	w->rate = w->verdict == SB_MEM_LEAKING ? w->trend.slope : 0;
+	w->ttl = -1;
+	sb_mem_limit(w->pid, &w->limit);
+	if (w->rate > 0 && w->limit.limit > w->limit.used)
+		w->ttl = (double)(w->limit.limit - w->limit.used) / w->rate;
+	w->newsize =
+		sb_mem_new_mapping_size(&w->before, &w->after, &w->newcount);
+	if (w->counted[0] && w->counted[1]) {
+		w->ngrowth =
+			sb_heap_diff(&w->census[0], &w->census[1], &w->growth);
+		if (w->ngrowth < 0)
+			w->ngrowth = 0;
+	}
+}
 
-		json_object_object_add(j, "tool",
-				       json_object_new_string("leakwatch"));
-		json_object_object_add(j, "version",
-				       json_object_new_string(SB_VERSION));
-		json_object_object_add(j, "pid", json_object_new_int(pid));
-		json_object_object_add(j, "summary",
-				       json_object_new_boolean(1));
-		json_object_object_add(
-			j, "verdict",
-			json_object_new_string(sb_mem_verdict_str(verdict)));
-		json_object_object_add(j, "samples",
-				       json_object_new_int((int)n));
-		json_object_object_add(j, "duration_s", jnum(secs, 3));
-		json_object_object_add(
-			j, "growth_bytes_per_s",
-			json_object_new_int64((int64_t)llround(trend.slope)));
-		fit = json_object_new_object();
-		json_object_object_add(fit, "method",
-				       json_object_new_string("theil-sen"));
-		json_object_object_add(fit, "r2", jnum(trend.r2, 3));
-		json_object_object_add(fit, "slope_q1",
-				       json_object_new_int64((int64_t)llround(
-					       trend.slope_lo)));
-		json_object_object_add(fit, "slope_q3",
-				       json_object_new_int64((int64_t)llround(
-					       trend.slope_hi)));
-		json_object_object_add(fit, "max_drop_bytes",
-				       json_object_new_int64((int64_t)llround(
-					       trend.max_drop)));
-		json_object_object_add(j, "fit", fit);
-		reg = json_object_new_object();
-		if (!gone && before.nanon + before.heap) {
-			json_object_object_add(
-				reg, "heap",
-				json_object_new_int64((int64_t)after.heap -
-						      (int64_t)before.heap));
-			json_object_object_add(
-				reg, "anon",
-				json_object_new_int64((int64_t)after.anon -
-						      (int64_t)before.anon));
-			json_object_object_add(
-				reg, "stack",
-				json_object_new_int64((int64_t)after.stack -
-						      (int64_t)before.stack));
-			json_object_object_add(
-				reg, "file",
-				json_object_new_int64((int64_t)after.file -
-						      (int64_t)before.file));
-		}
-		json_object_object_add(j, "growth_by_region", reg);
-		sizes = json_object_new_array();
-		if (newcount) {
-			json_object *e = json_object_new_object();
+static json_object *census_json(const struct sb_heap_census *c)
+{
+	json_object *j = json_object_new_object();
 
-			json_object_object_add(
-				e, "mapping_bytes",
-				json_object_new_int64((int64_t)newsize));
-			json_object_object_add(e, "count",
-					       json_object_new_int(newcount));
-			json_object_array_add(sizes, e);
-		}
-		json_object_object_add(j, "growth_by_size", sizes);
+	json_object_object_add(j, "blocks",
+			       json_object_new_int64((int64_t)c->blocks));
+	json_object_object_add(j, "bytes",
+			       json_object_new_int64((int64_t)c->bytes));
+	json_object_object_add(
+		j, "mmapped_blocks",
+		json_object_new_int64((int64_t)c->mmapped_blocks));
+	json_object_object_add(
+		j, "cached_blocks",
+		json_object_new_int64((int64_t)c->cached_blocks));
+	json_object_object_add(j, "free_bytes",
+			       json_object_new_int64((int64_t)c->free_bytes));
+	json_object_object_add(j, "arenas", json_object_new_int(c->arenas));
+	json_object_object_add(j, "stopped_ms",
+			       jnum((double)c->stopped_ns / 1e6, 3));
+	json_object_object_add(j, "threads", json_object_new_int(c->threads));
+	json_object_object_add(j, "partial",
+			       json_object_new_boolean(c->partial));
+	json_object_object_add(j, "problem",
+			       c->partial ? json_object_new_string(c->problem) :
+					    NULL);
+	return j;
+}
+
+static json_object *growth_json(const struct watch *w)
+{
+	json_object *a = json_object_new_array();
+	int i;
+
+	for (i = 0; i < w->ngrowth && i < JSON_SIZES; i++) {
+		const struct sb_heap_growth *g = &w->growth[i];
+		json_object *e;
+		uint64_t lo, hi;
+
+		if (g->bytes <= 0)
+			break;
+		sb_heap_request_range(g->size, g->mmapped, &lo, &hi);
+		e = json_object_new_object();
+		json_object_object_add(e, "block_bytes",
+				       json_object_new_int64((int64_t)g->size));
+		json_object_object_add(e, "mmapped",
+				       json_object_new_boolean(g->mmapped));
+		json_object_object_add(e, "blocks",
+				       json_object_new_int64(g->blocks));
+		json_object_object_add(e, "bytes",
+				       json_object_new_int64(g->bytes));
+		json_object_object_add(e, "request_min",
+				       json_object_new_int64((int64_t)lo));
+		json_object_object_add(e, "request_max",
+				       json_object_new_int64((int64_t)hi));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+static void report_json(const struct watch *w)
+{
+	json_object *j = json_object_new_object(), *fit, *reg, *cen, *nm;
+	const struct sb_mem_trend *t = &w->trend;
+
+	json_object_object_add(j, "tool", json_object_new_string("leakwatch"));
+	json_object_object_add(j, "version",
+			       json_object_new_string(SB_VERSION));
+	json_object_object_add(j, "pid", json_object_new_int(w->pid));
+	json_object_object_add(j, "summary", json_object_new_boolean(1));
+	json_object_object_add(
+		j, "verdict",
+		json_object_new_string(sb_mem_verdict_str(w->verdict)));
+	json_object_object_add(j, "samples", json_object_new_int((int)w->n));
+	json_object_object_add(j, "duration_s", jnum(w->secs, 3));
+	json_object_object_add(
+		j, "growth_bytes_per_s",
+		json_object_new_int64((int64_t)llround(t->slope)));
+	fit = json_object_new_object();
+	json_object_object_add(fit, "method",
+			       json_object_new_string("theil-sen"));
+	json_object_object_add(fit, "r2", jnum(t->r2, 3));
+	json_object_object_add(
+		fit, "slope_q1",
+		json_object_new_int64((int64_t)llround(t->slope_lo)));
+	json_object_object_add(
+		fit, "slope_q3",
+		json_object_new_int64((int64_t)llround(t->slope_hi)));
+	json_object_object_add(
+		fit, "max_drop_bytes",
+		json_object_new_int64((int64_t)llround(t->max_drop)));
+	json_object_object_add(j, "fit", fit);
+	reg = json_object_new_object();
+	if (!w->gone && w->before.nanon + w->before.heap) {
 		json_object_object_add(
-			j, "limit_bytes",
-			limit.limit ?
-				json_object_new_int64((int64_t)limit.limit) :
-				NULL);
+			reg, "heap",
+			json_object_new_int64((int64_t)w->after.heap -
+					      (int64_t)w->before.heap));
 		json_object_object_add(
-			j, "limit_used_bytes",
-			limit.limit ?
-				json_object_new_int64((int64_t)limit.used) :
-				NULL);
+			reg, "anon",
+			json_object_new_int64((int64_t)w->after.anon -
+					      (int64_t)w->before.anon));
 		json_object_object_add(
-			j, "limit_source",
-			limit.limit ? json_object_new_string(limit.source) :
-				      NULL);
+			reg, "stack",
+			json_object_new_int64((int64_t)w->after.stack -
+					      (int64_t)w->before.stack));
 		json_object_object_add(
-			j, "time_to_limit_s",
-			ttl >= 0 ?
-				json_object_new_int64((int64_t)llround(ttl)) :
-				NULL);
-		json_object_object_add(j, "exited",
-				       json_object_new_boolean(gone));
-		printf("%s\n", json_object_to_json_string_ext(
-				       j, JSON_C_TO_STRING_PLAIN));
-		json_object_put(j);
-	} else {
-		putchar('\n');
-		if (n >= 2)
-			chart(stdout, v, (int)n);
-		putchar('\n');
-		if (verdict == SB_MEM_LEAKING)
-			printf("LEAKING: RSS grows %s/s (quartiles %s/s to %s/s, "
-			       "fit r2 %.2f) over %.0f s\n",
-			       bytes(trend.slope, false, b1, sizeof(b1)),
-			       bytes(trend.slope_lo, false, b2, sizeof(b2)),
-			       bytes(trend.slope_hi, false, b3, sizeof(b3)),
-			       trend.r2, secs);
-		else if (verdict == SB_MEM_SAWTOOTH)
-			printf("growing then freeing: RSS rose and fell back "
-			       "(largest fall %s of a %s range): not a leak\n",
-			       bytes(trend.max_drop, false, b1, sizeof(b1)),
-			       bytes(trend.range, false, b2, sizeof(b2)));
+			reg, "file",
+			json_object_new_int64((int64_t)w->after.file -
+					      (int64_t)w->before.file));
+	}
+	json_object_object_add(j, "growth_by_region", reg);
+	json_object_object_add(j, "growth_by_size",
+			       w->counted[0] && w->counted[1] ? growth_json(w) :
+								NULL);
+	nm = json_object_new_object();
+	json_object_object_add(nm, "count", json_object_new_int(w->newcount));
+	json_object_object_add(nm, "bytes",
+			       json_object_new_int64((int64_t)w->newsize));
+	json_object_object_add(j, "new_mappings", nm);
+	cen = json_object_new_object();
+	if (w->census_wanted && w->located) {
+		json_object_object_add(cen, "glibc",
+				       json_object_new_string(w->where.glibc));
+		json_object_object_add(
+			cen, "found_by",
+			json_object_new_string(w->where.found_by));
+	}
+	if (w->counted[0])
+		json_object_object_add(cen, "before",
+				       census_json(&w->census[0]));
+	if (w->counted[1])
+		json_object_object_add(cen, "after",
+				       census_json(&w->census[1]));
+	if (w->census_why[0])
+		json_object_object_add(cen, "error",
+				       json_object_new_string(w->census_why));
+	json_object_object_add(j, "census", w->census_wanted ? cen : NULL);
+	if (!w->census_wanted)
+		json_object_put(cen);
+	json_object_object_add(
+		j, "limit_bytes",
+		w->limit.limit ?
+			json_object_new_int64((int64_t)w->limit.limit) :
+			NULL);
+	json_object_object_add(
+		j, "limit_used_bytes",
+		w->limit.limit ? json_object_new_int64((int64_t)w->limit.used) :
+				 NULL);
+	json_object_object_add(j, "limit_source",
+			       w->limit.limit ?
+				       json_object_new_string(w->limit.source) :
+				       NULL);
+	json_object_object_add(
+		j, "time_to_limit_s",
+		w->ttl >= 0 ? json_object_new_int64((int64_t)llround(w->ttl)) :
+			      NULL);
+	json_object_object_add(j, "exited", json_object_new_boolean(w->gone));
+	printf("%s\n",
+	       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+	json_object_put(j);
+}
+
+/* The census in words: which block sizes grew, and the stops it took. */
+static void report_census_text(const struct watch *w)
+{
+	const struct sb_heap_census *a = &w->census[0], *b = &w->census[1];
+	char g1[32], g2[32], b1[32], b2[32], range[64];
+	int i, shown = 0;
+
+	if (!w->census_wanted)
+		return;
+	if (!w->counted[0]) {
+		printf("no heap census: %s\n", w->census_why);
+		return;
+	}
+	printf("heap census (glibc %s, found by %s): %s blocks in use (%s)",
+	       w->where.glibc, w->where.found_by,
+	       grouped((int64_t)a->blocks, false, g1, sizeof(g1)),
+	       bytes((double)a->bytes, false, b1, sizeof(b1)));
+	if (!w->counted[1]) {
+		printf("; none at the end: %s\n",
+		       w->census_why[0] ? w->census_why : "the process ended");
+		return;
+	}
+	printf(", then %s (%s)\n",
+	       grouped((int64_t)b->blocks, false, g2, sizeof(g2)),
+	       bytes((double)b->bytes, false, b2, sizeof(b2)));
+	for (i = 0; i < w->ngrowth && shown < TEXT_SIZES; i++) {
+		const struct sb_heap_growth *g = &w->growth[i];
+		uint64_t lo, hi;
+
+		if (g->bytes <= 0)
+			break;
+		sb_heap_request_range(g->size, g->mmapped, &lo, &hi);
+		if (g->mmapped)
+			snprintf(range, sizeof(range), "mmapped, malloc of %s",
+				 bytes((double)hi, false, b2, sizeof(b2)));
 		else
-			printf("stable: RSS %s, moving within %s over %.0f s: "
-			       "not a leak\n",
-			       bytes(v[n - 1], false, b1, sizeof(b1)),
-			       bytes(trend.range, false, b2, sizeof(b2)), secs);
-		if (!gone && (before.heap || before.nanon)) {
-			printf("where: heap (brk) %s, anonymous mappings %s, "
-			       "stack %s, files %s",
-			       bytes((double)after.heap - (double)before.heap,
-				     true, b1, sizeof(b1)),
-			       bytes((double)after.anon - (double)before.anon,
-				     true, b2, sizeof(b2)),
-			       bytes((double)after.stack - (double)before.stack,
-				     true, b3, sizeof(b3)),
-			       bytes((double)after.file - (double)before.file,
-				     true, b4, sizeof(b4)));
-			if (newcount > 1)
-				printf("; %d new anonymous mappings of %s",
-				       newcount,
-				       bytes((double)newsize, false, b1,
-					     sizeof(b1)));
-			putchar('\n');
-		}
-		if (limit.limit) {
-			printf("limit: %s (%s), %s used", limit.source,
-			       bytes((double)limit.limit, false, b1,
-				     sizeof(b1)),
-			       bytes((double)limit.used, false, b2,
-				     sizeof(b2)));
-			if (ttl >= 0) {
-				duration(ttl, b3, sizeof(b3));
-				printf("; at %s/s it is reached in about %s",
-				       bytes(rate, false, b1, sizeof(b1)), b3);
-			}
-			putchar('\n');
-		}
+			snprintf(range, sizeof(range), "malloc of %s to %s",
+				 grouped((int64_t)lo, false, b1, sizeof(b1)),
+				 grouped((int64_t)hi, false, b2, sizeof(b2)));
+		printf("  %s blocks of %s bytes (%s): %s\n",
+		       grouped(g->blocks, true, g1, sizeof(g1)),
+		       grouped((int64_t)g->size, false, g2, sizeof(g2)), range,
+		       bytes((double)g->bytes, true, b1, sizeof(b1)));
+		shown++;
 	}
-	if (gone)
-		warnx("process %d %s during the watch", (int)pid,
-		      ran ? "ended" : "exited");
-	if (interrupted && ran && !gone)
+	if (!shown)
+		printf("  no block size grew\n");
+	for (i = 0; i < 2; i++)
+		if (w->census[i].partial)
+			printf("  census %s incomplete: %s\n",
+			       i ? "at the end" : "at the start",
+			       w->census[i].problem);
+	printf("  the process was stopped %.1f ms and %.1f ms for it\n",
+	       (double)a->stopped_ns / 1e6, (double)b->stopped_ns / 1e6);
+}
+
+static void report_text(const struct watch *w)
+{
+	const struct sb_mem_trend *t = &w->trend;
+	char b1[32], b2[32], b3[32], b4[32];
+
+	putchar('\n');
+	if (w->n >= 2)
+		chart(stdout, w->v, (int)w->n);
+	putchar('\n');
+	if (w->verdict == SB_MEM_LEAKING)
+		printf("LEAKING: RSS grows %s/s (quartiles %s/s to %s/s, "
+		       "fit r2 %.2f) over %.0f s\n",
+		       bytes(t->slope, false, b1, sizeof(b1)),
+		       bytes(t->slope_lo, false, b2, sizeof(b2)),
+		       bytes(t->slope_hi, false, b3, sizeof(b3)), t->r2,
+		       w->secs);
+	else if (w->verdict == SB_MEM_SAWTOOTH)
+		printf("growing then freeing: RSS rose and fell back "
+		       "(largest fall %s of a %s range): not a leak\n",
+		       bytes(t->max_drop, false, b1, sizeof(b1)),
+		       bytes(t->range, false, b2, sizeof(b2)));
+	else
+		printf("stable: RSS %s, moving within %s over %.0f s: "
+		       "not a leak\n",
+		       bytes(w->v[w->n - 1], false, b1, sizeof(b1)),
+		       bytes(t->range, false, b2, sizeof(b2)), w->secs);
+	if (!w->gone && (w->before.heap || w->before.nanon)) {
+		printf("where: heap (brk) %s, anonymous mappings %s, "
+		       "stack %s, files %s",
+		       bytes((double)w->after.heap - (double)w->before.heap,
+			     true, b1, sizeof(b1)),
+		       bytes((double)w->after.anon - (double)w->before.anon,
+			     true, b2, sizeof(b2)),
+		       bytes((double)w->after.stack - (double)w->before.stack,
+			     true, b3, sizeof(b3)),
+		       bytes((double)w->after.file - (double)w->before.file,
+			     true, b4, sizeof(b4)));
+		if (w->newcount > 1)
+			printf("; %d new anonymous mappings of %s", w->newcount,
+			       bytes((double)w->newsize, false, b1,
+				     sizeof(b1)));
+		putchar('\n');
+	}
+	report_census_text(w);
+	if (w->limit.limit) {
+		printf("limit: %s (%s), %s used", w->limit.source,
+		       bytes((double)w->limit.limit, false, b1, sizeof(b1)),
+		       bytes((double)w->limit.used, false, b2, sizeof(b2)));
+		if (w->ttl >= 0) {
+			duration(w->ttl, b3, sizeof(b3));
+			printf("; at %s/s it is reached in about %s",
+			       bytes(w->rate, false, b1, sizeof(b1)), b3);
+		}
+		putchar('\n');
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .interval_s = 1.0, .duration_s = 30, .census = true };
+	struct watch w = { 0 };
+	struct sb_mem_sample s;
+	long max;
+	int rc;
+
+	parse_opts(argc, argv, &o);
+	sb_attach_install_signals(&interrupted);
+	w.ran = o.argv != NULL;
+	w.pid = w.ran ? start_program(o.argv, o.json) : o.pid;
+	rc = sb_mem_sample(w.pid, &s);
+	if (rc == -ESRCH)
+		errx(EXIT_TROUBLE, "no process %d", (int)w.pid);
+	if (rc == -EACCES || rc == -EPERM)
+		errx(EXIT_TROUBLE, "permission denied: %s",
+		     sb_attach_explain(w.pid));
+	if (rc)
+		errx(EXIT_TROUBLE, "cannot read process %d: %s", (int)w.pid,
+		     strerror(-rc));
+	strcpy(w.comm, "?");
+	sb_proc_comm(w.pid, w.comm, sizeof(w.comm));
+	if (sb_mem_regions(w.pid, &w.before) == -EACCES)
+		warnx("cannot read the mappings of process %d (permission "
+		      "denied): no breakdown by region",
+		      (int)w.pid);
+	max = o.count ? o.count : (long)(o.duration_s / o.interval_s) + 1;
+	w.t = calloc((size_t)max, sizeof(*w.t));
+	w.v = calloc((size_t)max, sizeof(*w.v));
+	if (!w.t || !w.v)
+		errx(EXIT_TROUBLE, "out of memory");
+	w.census_wanted = o.census;
+	if (o.census) {
+		census_prepare(&w);
+		census_take(&w, 0);
+	}
+	if (!o.json)
+		printf("leakwatch: process %d '%s', a sample every %.1f s\n"
+		       "%9s %12s %13s %14s\n",
+		       (int)w.pid, w.comm, o.interval_s, "TIME", "RSS",
+		       "CHANGE", "RATE");
+	watch_loop(&o, &w, &s, max);
+	if (!w.gone) {
+		sb_mem_regions(w.pid, &w.after);
+		if (o.census)
+			census_take(&w, 1);
+	}
+	judge(&w);
+	if (o.json)
+		report_json(&w);
+	else
+		report_text(&w);
+
+	if (w.gone)
+		warnx("process %d %s during the watch", (int)w.pid,
+		      w.ran ? "ended" : "exited");
+	if (interrupted && w.ran && !w.gone)
 		warnx("stopped watching; the program (pid %d) is still "
 		      "running",
-		      (int)pid);
-	if (ran && !gone && !interrupted)
+		      (int)w.pid);
+	if (w.ran && !w.gone && !interrupted)
 		warnx("done watching; the program (pid %d) keeps running",
-		      (int)pid);
-	sb_mem_regions_free(&before);
-	sb_mem_regions_free(&after);
-	free(t);
-	free(v);
+		      (int)w.pid);
+	sb_heap_census_free(&w.census[0]);
+	sb_heap_census_free(&w.census[1]);
+	free(w.growth);
+	sb_mem_regions_free(&w.before);
+	sb_mem_regions_free(&w.after);
+	free(w.t);
+	free(w.v);
 	if (fflush(stdout) || ferror(stdout))
 		err(EXIT_TROUBLE, "write error on standard output");
-	if (gone && !ran)
+	if (w.gone && !w.ran)
 		return EXIT_TROUBLE;
-	return verdict == SB_MEM_LEAKING ? EXIT_FOUND : 0;
+	return w.verdict == SB_MEM_LEAKING ? EXIT_FOUND : 0;
 }

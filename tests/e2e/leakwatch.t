@@ -32,10 +32,25 @@ within "connmgr: rate within 20 % of 425 600 B/s" "$(jq .growth_bytes_per_s <<<"
 check "connmgr: the growth is in the malloc heap (brk)" \
 	jq -e '.growth_by_region.heap > 0.8 * (.growth_by_region | add)' <<<"$s"
 check "connmgr: a good fit" jq -e '.fit.r2 > 0.9' <<<"$s"
+# The census: a connection is a block of 4 112 and one of 144, 100 a second.
+is "connmgr: the biggest growth is in blocks of 4 112 bytes" \
+	"$(jq '.growth_by_size[0].block_bytes' <<<"$s")" 4112
+is "connmgr: then blocks of 144 bytes" \
+	"$(jq '.growth_by_size[1].block_bytes' <<<"$s")" 144
+within "connmgr: +100 blocks of 4 112 a second, within 20 %" \
+	"$(jq '.growth_by_size[0].blocks' <<<"$s")" \
+	"$(jq '.duration_s * 100 | round' <<<"$s")" 20
+check "connmgr: the census says how long the process was stopped" \
+	jq -e '.census.before.stopped_ms > 0 and .census.after.stopped_ms > 0 and
+	 .census.before.partial == false and .census.after.partial == false and
+	 .census.glibc == "2.36"' <<<"$s"
 out=$(leakwatch -d 0.5 -t 3 -p "$pid")
 like "connmgr: text verdict" "$out" "^LEAKING: RSS grows [0-9.]+ KiB/s"
 like "connmgr: where" "$out" "^where: heap \(brk\) \+[0-9.]+ (KiB|MiB)"
 like "connmgr: a chart" "$out" "^ +[0-9.]+ (KiB|MiB) \|.*#"
+like "connmgr: text census" "$out" \
+	"^  \+[0-9 ]+ blocks of 4 112 bytes \(malloc of 4 089 to 4 104\): \+[0-9.]+ (KiB|MiB)"
+like "connmgr: text stop time" "$out" "the process was stopped [0-9.]+ ms and [0-9.]+ ms"
 kill "$pid"
 
 # --- leak-cycle: reference cycles, 416 000 B/s ----------------------------
@@ -44,6 +59,11 @@ pid=$PROG_PID
 s=$(summary "$(leakwatch -j -d 0.5 -t 6 -p "$pid")")
 is "cycle: verdict" "$(jq -r .verdict <<<"$s")" leaking
 within "cycle: rate within 20 % of 416 000 B/s" "$(jq .growth_bytes_per_s <<<"$s")" 416000 20
+is "cycle: the growth is in blocks of 1 040 bytes" \
+	"$(jq '.growth_by_size[0].block_bytes' <<<"$s")" 1040
+within "cycle: +400 blocks (200 pairs) a second, within 20 %" \
+	"$(jq '.growth_by_size[0].blocks' <<<"$s")" \
+	"$(jq '.duration_s * 400 | round' <<<"$s")" 20
 kill "$pid"
 
 # --- oom-slurp: one big realloc'd buffer, 2 MiB/s, anonymous memory -------
@@ -54,6 +74,9 @@ is "slurp: verdict" "$(jq -r .verdict <<<"$s")" leaking
 within "slurp: rate within 20 % of 2 MiB/s" "$(jq .growth_bytes_per_s <<<"$s")" 2097152 20
 check "slurp: the growth is in anonymous mappings" \
 	jq -e '.growth_by_region.anon > 0.8 * (.growth_by_region | add)' <<<"$s"
+check "slurp: the census sees one mmapped block, grown" \
+	jq -e '.growth_by_size[0].mmapped and .growth_by_size[0].block_bytes > 4194304 and
+	 .census.after.mmapped_blocks == 1' <<<"$s"
 check "slurp: a limit and a time to it" \
 	jq -e '.limit_bytes > 0 and (.limit_source | type) == "string" and .time_to_limit_s > 0' <<<"$s"
 kill "$pid"
@@ -111,6 +134,10 @@ sleep 3 # its warm-up
 json=$(leakwatch -j -d 0.5 -t 6 -p "$pid"); rc=$?
 is "steady: exit 0" "$rc" 0
 is "steady: verdict" "$(jq -r .verdict <<<"$(summary "$json")")" stable
+check "steady: a whole census of five threads and their arenas, twice" \
+	jq -e '.census.before.threads == 5 and .census.after.threads == 5 and
+	 .census.before.arenas >= 2 and .census.before.partial == false and
+	 .census.after.partial == false' <<<"$(summary "$json")"
 kill "$pid"
 
 # --- leakwatch run ---------------------------------------------------------
@@ -123,6 +150,45 @@ like "run: the verdict" "$out" "^LEAKING"
 rpid=$(sed -n "s/.*the program (pid \([0-9]*\)) keeps running.*/\1/p" "$SB_TMP/err")
 check "run: says the program keeps running" test -n "$rpid"
 [ -n "$rpid" ] && kill "$rpid" 2>/dev/null
+
+# The program's own output stays out of the JSON.
+leakwatch -j -t 1 -d 0.5 run -- "$SB_TESTPROGS/leak-connmgr" >"$SB_TMP/run.json" 2>"$SB_TMP/err"
+check "run -j: standard output is JSON only" jq -e -s 'length >= 2' "$SB_TMP/run.json"
+like "run -j: the program's output went to standard error" "$(cat "$SB_TMP/err")" "^ready pid="
+rpid=$(sed -n "s/.*the program (pid \([0-9]*\)) keeps running.*/\1/p" "$SB_TMP/err")
+[ -n "$rpid" ] && kill "$rpid" 2>/dev/null
+
+# --- the census where it cannot be, or is not wanted -----------------------
+start_prog heap-shapes
+pid=$PROG_PID
+out=$(leakwatch -n 2 -d 0.2 -p "$pid"); rc=$?
+is "shapes: exit 0" "$rc" 0
+like "shapes: nothing grew" "$out" "^  no block size grew"
+like "shapes: blocks counted" "$out" "^heap census \(glibc 2.36, found by libc's symbols\): 1 80[0-9] blocks in use"
+s=$(leakwatch -j -C -n 2 -d 0.2 -p "$pid" | tail -1)
+check "--no-census: no census, no stop" jq -e '.census == null and .growth_by_size == null' <<<"$s"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$SB_BIN/leakwatch" -n 2 -d 0.2 -p "$pid" 2>&1); rc=$?
+is "another user: status 2" "$rc" 2
+like "another user: why" "$out" "^leakwatch: permission denied: process $pid belongs to uid 0 and you are uid 65534; ptrace needs the same user or CAP_SYS_PTRACE"
+# Under another tracer the process can be watched, not stopped.
+strace -o /dev/null -p "$pid" 2>/dev/null &
+tracer=$!
+for _ in $(seq 100); do
+	[ "$(awk '/^TracerPid/ { print $2 }' /proc/"$pid"/status)" = "$tracer" ] && break
+	sleep 0.05
+done
+out=$(leakwatch -n 2 -d 0.2 -p "$pid"); rc=$?
+is "traced: still watches (exit 0)" "$rc" 0
+like "traced: the census refused, and why" "$out" "^no heap census: permission denied: process $pid is already traced by $tracer 'strace'"
+kill "$tracer"; wait "$tracer" 2>/dev/null
+kill "$pid"
+
+start_prog crash-divide-static --delay 20000
+pid=$PROG_PID
+out=$(leakwatch -n 2 -d 0.2 -p "$pid"); rc=$?
+is "static: exit 0" "$rc" 0
+like "static: no census, and why" "$out" "^no heap census: no libc.so in process $pid \(statically linked"
+kill "$pid"
 
 # --- bad input ------------------------------------------------------------
 nopid=4194000
