@@ -20,6 +20,7 @@
 #define MP_HP_PAGESIZE 48 /* struct malloc_par mp_ */
 #define MP_SBRK_BASE 96
 #define MP_TCACHE_COUNT 120
+#define MP_SIZE 136
 
 #define HI_PREV 8 /* heap_info: ar_ptr at 0 */
 #define HI_SIZE 16

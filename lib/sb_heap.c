@@ -79,6 +79,18 @@ static uint64_t u64_at(const unsigned char *p)
 	return v;
 }
 
+/* FNV-1a, to tell whether the allocator's state moved. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return h;
+}
+
+#define HASH_SEED 0xcbf29ce484222325ull
+
 /*
  * n bytes at addr from the window, refilled from addr (reading up to
  * limit, at most WINDOW) when they are not in it.  NULL when unreadable.
@@ -282,7 +294,13 @@ static int walk_heap(struct walker *k, uint64_t first, uint64_t end,
 			   (h = view(k, p + CHUNK_HDR, TCACHE_STRUCT,
 				     p + size)) &&
 			   tcache_shaped(k, h, p == first)) {
-			k->out->tcaches++; /* malloc's own */
+			/* malloc's own; remembered, to see it move */
+			k->out->tcaches++;
+			k->out->state =
+				hash_bytes(k->out->state, h, TCACHE_STRUCT);
+			if (push_size(&k->out->tcache_at, &k->out->ntcache_at,
+				      &k->out->captcache_at, p + CHUNK_HDR))
+				return -ENOMEM;
 		} else if ((err = count_block(k, size))) {
 			return err;
 		}
@@ -304,6 +322,7 @@ static int read_arena(struct walker *k, uint64_t addr, uint64_t *next)
 
 	if (peek(k, addr, ms, sizeof(ms)))
 		return -EFAULT;
+	k->out->state = hash_bytes(k->out->state, ms, sizeof(ms));
 	if (sb_vec_reserve((void **)&k->arenas, &k->caparenas, k->narenas + 1,
 			   sizeof(*k->arenas)))
 		return -ENOMEM;
@@ -626,9 +645,13 @@ static int tally(struct walker *k)
 
 static int walk(struct walker *k)
 {
+	unsigned char mp[MP_SIZE];
 	size_t i;
 	int err, b;
 
+	k->out->state = HASH_SEED;
+	if (k->where->mp && peek(k, k->where->mp, mp, sizeof(mp)) == 0)
+		k->out->state = hash_bytes(k->out->state, mp, sizeof(mp));
 	if ((err = find_arenas(k)))
 		return err;
 	k->out->arenas = (int)k->narenas;
@@ -681,9 +704,47 @@ out_free:
 	return err;
 }
 
+int sb_heap_unchanged(const struct sb_memsrc *mem,
+		      const struct sb_heap_where *where,
+		      const struct sb_heap_census *c)
+{
+	struct sb_heap_census now = { 0 };
+	struct walker k = { .mem = mem, .where = where, .out = &now };
+	unsigned char mp[MP_SIZE], t[TCACHE_STRUCT];
+	uint64_t next, addr = where->main_arena;
+	int same = 0, i;
+	size_t n;
+
+	k.cache = malloc(CACHE_PAGES * sizeof(*k.cache));
+	if (!k.cache)
+		return 0;
+	for (i = 0; i < CACHE_PAGES; i++)
+		k.cache[i].addr = UINT64_MAX;
+	now.state = HASH_SEED;
+	if (where->mp && peek(&k, where->mp, mp, sizeof(mp)) == 0)
+		now.state = hash_bytes(now.state, mp, sizeof(mp));
+	/* the arenas again, as find_arenas read them */
+	while (k.narenas < MAX_ARENAS && !read_arena(&k, addr, &next) &&
+	       next != where->main_arena)
+		addr = next;
+	for (n = 0; n < c->ntcache_at; n++) {
+		if (peek(&k, c->tcache_at[n], t, sizeof(t)))
+			goto out;
+		now.state = hash_bytes(now.state, t, sizeof(t));
+	}
+	same = now.state == c->state;
+out:
+	free(k.arenas);
+	free(k.cache);
+	return same;
+}
+
 void sb_heap_census_free(struct sb_heap_census *c)
 {
 	free(c->v);
+	free(c->tcache_at);
+	c->tcache_at = NULL;
+	c->ntcache_at = c->captcache_at = 0;
 	c->v = NULL;
 	c->n = c->cap = 0;
 }

@@ -53,6 +53,13 @@ struct sb_heap_census {
 	/* the stop: how long the process was held, and how many threads */
 	uint64_t stopped_ns;
 	int threads, threads_not_stopped;
+	/* walked while the process ran, and found unchanged once stopped */
+	bool walked_running;
+	/* the allocator's state as the walk saw it (mp_, the arenas, the
+	 * tcaches at tcache_at), to tell whether it moved meanwhile */
+	uint64_t state;
+	uint64_t *tcache_at;
+	size_t ntcache_at, captcache_at;
 };
 
 /*
@@ -77,6 +84,17 @@ int sb_heap_locate(pid_t pid, struct sb_syms *syms, const struct sb_maps *maps,
  */
 int sb_heap_walk(const struct sb_memsrc *mem, const struct sb_maps *maps,
 		 const struct sb_heap_where *where, struct sb_heap_census *out);
+
+/*
+ * Whether the allocator's state is what the census saw: mp_, every arena
+ * (bins, fastbins, top, the ring) and every tcache.  A malloc or free
+ * changes one of them, so with the process stopped now, a census walked
+ * while it ran is then what a stopped walk would find (but for blocks
+ * taken and given back meanwhile).  1 or 0.
+ */
+int sb_heap_unchanged(const struct sb_memsrc *mem,
+		      const struct sb_heap_where *where,
+		      const struct sb_heap_census *c);
 
 /*
  * A census of a live process: stop all its threads (sb_attach), read its

@@ -491,6 +491,8 @@ static json_object *census_json(const struct sb_heap_census *c)
 	json_object_object_add(j, "stopped_ms",
 			       jnum((double)c->stopped_ns / 1e6, 3));
 	json_object_object_add(j, "threads", json_object_new_int(c->threads));
+	json_object_object_add(j, "walked_running",
+			       json_object_new_boolean(c->walked_running));
 	json_object_object_add(j, "partial",
 			       json_object_new_boolean(c->partial));
 	json_object_object_add(j, "problem",
@@ -685,8 +687,11 @@ static void report_census_text(const struct watch *w)
 			printf("  census %s incomplete: %s\n",
 			       i ? "at the end" : "at the start",
 			       w->census[i].problem);
-	printf("  the process was stopped %.1f ms and %.1f ms for it\n",
-	       (double)a->stopped_ns / 1e6, (double)b->stopped_ns / 1e6);
+	printf("  the process was stopped %.1f ms and %.1f ms for it%s\n",
+	       (double)a->stopped_ns / 1e6, (double)b->stopped_ns / 1e6,
+	       a->walked_running && b->walked_running ?
+		       " (walked while it ran, then checked unchanged)" :
+		       "");
 }
 
 static void report_text(const struct watch *w)

@@ -138,6 +138,9 @@ check "steady: a whole census of five threads and their arenas, twice" \
 	jq -e '.census.before.threads == 5 and .census.after.threads == 5 and
 	 .census.before.arenas >= 2 and .census.before.partial == false and
 	 .census.after.partial == false' <<<"$(summary "$json")"
+check "steady: 40 000 mallocs a second: walked again while stopped" \
+	jq -e '.census.before.walked_running == false and
+	 .census.after.walked_running == false' <<<"$(summary "$json")"
 kill "$pid"
 
 # --- leakwatch run ---------------------------------------------------------
@@ -165,6 +168,9 @@ out=$(leakwatch -n 2 -d 0.2 -p "$pid"); rc=$?
 is "shapes: exit 0" "$rc" 0
 like "shapes: nothing grew" "$out" "^  no block size grew"
 like "shapes: blocks counted" "$out" "^heap census \(glibc 2.36, found by libc's symbols\): 1 80[0-9] blocks in use"
+check "shapes: an idle heap is walked while it runs, the stop only checks" \
+	jq -e '.census.before.walked_running and .census.after.walked_running and
+	 .census.before.blocks == .census.after.blocks' <<<"$(leakwatch -j -n 2 -d 0.2 -p "$pid" | tail -1)"
 s=$(leakwatch -j -C -n 2 -d 0.2 -p "$pid" | tail -1)
 check "--no-census: no census, no stop" jq -e '.census == null and .growth_by_size == null' <<<"$s"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$SB_BIN/leakwatch" -n 2 -d 0.2 -p "$pid" 2>&1); rc=$?

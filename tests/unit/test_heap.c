@@ -309,6 +309,8 @@ static void check_shapes(const struct sb_heap_census *c, const char *how)
 	snprintf(name, sizeof(name), "%s: whole", how);
 	if (!ok(!c->partial, name))
 		printf("#   %s\n", c->problem);
+	snprintf(name, sizeof(name), "%s: idle, so walked while running", how);
+	ok(c->walked_running, name);
 	snprintf(name, sizeof(name), "%s: both threads stopped", how);
 	ok(c->threads == 2 && c->threads_not_stopped == 0 && c->stopped_ns,
 	   name);
