@@ -576,6 +576,8 @@ what_stops() {
 } >"$SUM"
 cat "$SUM"
 cleanup; TPID="" TMP=""; SB_TOP=$SB_TOP SB_BIN=$SB_BIN SB_TESTPROGS=$SB_TESTPROGS SB_BENCH_RESULTS=$RES bash "$HERE/corepeek.sh" || CRASHES=$((CRASHES + 1)) # corepeek on cores (the spinning target stopped first)
+SB_TOP=$SB_TOP SB_BIN=$SB_BIN SB_TESTPROGS=$SB_TESTPROGS SB_BENCH_RESULTS=$RES bash "$HERE/leakwatch.sh" || CRASHES=$((CRASHES + 1)) # leakwatch: a sample on 1000 threads, the heap census of 1 GiB
+SB_TOP=$SB_TOP SB_BIN=$SB_BIN SB_TESTPROGS=$SB_TESTPROGS SB_BENCH_RESULTS=$RES bash "$HERE/lockgraph.sh" || CRASHES=$((CRASHES + 1)) # lockgraph: deadlocks of 100 and 1000 threads
 
 if [ "$CRASHES" != 0 ]; then
 	say "bench: $CRASHES tool run(s) crashed"
