@@ -196,6 +196,18 @@ is "static: exit 0" "$rc" 0
 like "static: no census, and why" "$out" "^no heap census: no libc.so in process $pid \(statically linked"
 kill "$pid"
 
+# A glibc whose malloc layout is not known: this one, its banner saying 2.99.
+mkdir -p "$SB_TMP/lib"
+libc=$(ldd "$SB_TESTPROGS/heap-shapes" | awk '/libc.so.6/ { print $3 }')
+perl -pe 's/release version 2\.36/release version 2.99/g' "$libc" >"$SB_TMP/lib/libc.so.6"
+start_prog /usr/bin/env LD_LIBRARY_PATH="$SB_TMP/lib" "$SB_TESTPROGS/heap-shapes"
+pid=$PROG_PID
+out=$(leakwatch -n 2 -d 0.2 -p "$pid"); rc=$?
+is "glibc 2.99: still watches (exit 0)" "$rc" 0
+like "glibc 2.99: the census refused politely" "$out" \
+	"^no heap census: process $pid runs glibc 2.99: the census knows the malloc layout of glibc 2.36 only"
+kill "$pid"
+
 # --- bad input ------------------------------------------------------------
 nopid=4194000
 while [ -e /proc/$nopid ]; do nopid=$((nopid + 1)); done
