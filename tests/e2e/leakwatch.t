@@ -208,6 +208,17 @@ like "glibc 2.99: the census refused politely" "$out" \
 	"^no heap census: process $pid runs glibc 2.99: the census knows the malloc layout of glibc 2.36 only"
 kill "$pid"
 
+# Another allocator in front of glibc's, as jemalloc or tcmalloc would be.
+# -fno-builtin: malloc then memset must not become a call to calloc itself.
+cc -shared -fPIC -O0 -fno-builtin -o "$SB_TMP/libbump.so" "$(dirname "$0")/bump-malloc.c"
+start_prog /usr/bin/env LD_PRELOAD="$SB_TMP/libbump.so" "$SB_TESTPROGS/leak-cycle"
+pid=$PROG_PID
+out=$(leakwatch -n 7 -d 0.5 -p "$pid"); rc=$?
+is "another malloc: still judged (exit 1, leaking)" "$rc" 1
+like "another malloc: no census, and why" "$out" \
+	"^no heap census: malloc in process $pid is $SB_TMP/libbump.so's, not glibc's"
+kill "$pid"
+
 # --- bad input ------------------------------------------------------------
 nopid=4194000
 while [ -e /proc/$nopid ]; do nopid=$((nopid + 1)); done
