@@ -29,6 +29,7 @@
 
 #define CHUNK_HDR 16 /* prev_size, size */
 #define MINSIZE 32
+#define MIN_LARGE_SIZE 1024 /* smaller blocks go to small bins */
 #define PREV_INUSE 1
 #define IS_MMAPPED 2
 #define SIZE_BITS 7

@@ -285,6 +285,12 @@ static int walk_heap(struct walker *k, uint64_t first, uint64_t end,
 		if (!(u64_at(h + 8) & PREV_INUSE)) {
 			k->out->free_blocks++;
 			k->out->free_bytes += size;
+			/* where a malloc of it from the middle of a large
+			 * bin, which changes no arena, sets PREV_INUSE */
+			if (size >= MIN_LARGE_SIZE &&
+			    push_size(&k->out->free_at, &k->out->nfree_at,
+				      &k->out->capfree_at, p + size + 8))
+				return -ENOMEM;
 		} else if (k->out->tcache_key && size <= TCACHE_MAX_CHUNK &&
 			   key == k->out->tcache_key) {
 			/* freed into a thread's tcache: tcache_put marks it */
@@ -743,7 +749,9 @@ void sb_heap_census_free(struct sb_heap_census *c)
 {
 	free(c->v);
 	free(c->tcache_at);
-	c->tcache_at = NULL;
+	free(c->free_at);
+	c->tcache_at = c->free_at = NULL;
+	c->nfree_at = c->capfree_at = 0;
 	c->ntcache_at = c->captcache_at = 0;
 	c->v = NULL;
 	c->n = c->cap = 0;

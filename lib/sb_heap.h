@@ -60,6 +60,11 @@ struct sb_heap_census {
 	uint64_t state;
 	uint64_t *tcache_at;
 	size_t ntcache_at, captcache_at;
+	/* the size words after each free block of a large bin's size: a
+	 * malloc that takes one from the middle of its bin changes no
+	 * arena, only this word's PREV_INUSE */
+	uint64_t *free_at;
+	size_t nfree_at, capfree_at;
 };
 
 /*
@@ -88,13 +93,21 @@ int sb_heap_walk(const struct sb_memsrc *mem, const struct sb_maps *maps,
 /*
  * Whether the allocator's state is what the census saw: mp_, every arena
  * (bins, fastbins, top, the ring) and every tcache.  A malloc or free
- * changes one of them, so with the process stopped now, a census walked
- * while it ran is then what a stopped walk would find (but for blocks
- * taken and given back meanwhile).  1 or 0.
+ * changes one of them, or takes a free block (see free_at, which the
+ * caller checks), so with the process stopped now, a census walked while
+ * it ran is then what a stopped walk would find (but for blocks taken and
+ * given back meanwhile).  1 or 0.
  */
 int sb_heap_unchanged(const struct sb_memsrc *mem,
 		      const struct sb_heap_where *where,
 		      const struct sb_heap_census *c);
+
+/*
+ * Whether the large free blocks of a census are still free in process
+ * pid (the words at free_at); past 16384 of them, not checked (1).  1 or
+ * 0.
+ */
+int sb_heap_free_unchanged(pid_t pid, const struct sb_heap_census *c);
 
 /*
  * A census of a live process: stop all its threads (sb_attach), read its

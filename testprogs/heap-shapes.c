@@ -32,9 +32,11 @@
  * mmapped ones) would have consolidated the fastbin into the bins.
  *
  * The program prints "ready pid=<n>" once all of it is in place, then
- * waits until killed; it has two threads.
+ * waits until killed; it has two threads.  Each SIGUSR1 makes it take one
+ * more malloc(2000), an exact fit for a freed 2016-byte block.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,13 @@ static int nkept;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int thread_ready;
+static volatile sig_atomic_t take_one;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	take_one = 1;
+}
 
 static void usage(FILE *fp)
 {
@@ -140,7 +149,15 @@ int main(int argc, char **argv)
 	/* Last: a request for a large block would consolidate the fastbin
 	 * blocks into the bins. */
 	make_and_free(56, 30, 12);
+	signal(SIGUSR1, on_usr1);
 	say_ready();
-	for (;;)
+	for (;;) {
 		pause();
+		/* exactly the size of a freed 2016-byte block: glibc takes it
+		 * from the middle of its bin, touching no arena field */
+		if (take_one) {
+			take_one = 0;
+			keep(2000);
+		}
+	}
 }

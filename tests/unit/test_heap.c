@@ -325,6 +325,7 @@ static void test_live(void)
 	struct sb_memsrc mem;
 	struct sb_syms *syms;
 	char why[256];
+	int i;
 	pid_t pid = start_shapes();
 
 	if (!ok(pid > 0, "heap-shapes started"))
@@ -348,6 +349,20 @@ static void test_live(void)
 		is_str(w.found_by, "its shape in libc's data", "said how");
 		is_int(sb_heap_census(pid, &w, &c), 0, "census by shape");
 		check_shapes(&c, "shape");
+		sb_heap_census_free(&c);
+	}
+	/* A malloc that takes a free block exactly changes no arena field:
+	 * the word after the block says it. */
+	if (sb_heap_locate(pid, syms, &maps, &mem, &w, why, sizeof(why)) == 0 &&
+	    sb_heap_walk(&mem, &maps, &w, &c) == 0) {
+		ok(c.nfree_at >= 2, "the large free blocks are remembered");
+		ok(sb_heap_free_unchanged(pid, &c),
+		   "free blocks: unchanged while nothing happens");
+		kill(pid, SIGUSR1);
+		for (i = 0; i < 200 && sb_heap_free_unchanged(pid, &c); i++)
+			usleep(5000);
+		ok(!sb_heap_free_unchanged(pid, &c),
+		   "free blocks: a malloc that took one is seen");
 		sb_heap_census_free(&c);
 	}
 	ok(sb_proc_thread_read(pid, pid, 0, &st) == 0 && st.state != 't' &&
