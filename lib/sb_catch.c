@@ -193,22 +193,31 @@ out:
 int sb_catch_run(char *const argv[], sb_catch_fn on_crash, void *ctx,
 		 struct sb_catch_result *res)
 {
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_int, old_quit;
 	struct traced t = { 0 };
-	int pipefd[2], status, child_errno = 0;
+	int pipefd[2], status, child_errno = 0, e = 0;
 	pid_t pid;
 	ssize_t r;
 
 	memset(res, 0, sizeof(*res));
 	t.tids = calloc(MAX_TRACED, sizeof(*t.tids));
-	if (!t.tids || pipe2(pipefd, O_CLOEXEC))
-		return -errno;
+	if (!t.tids || pipe2(pipefd, O_CLOEXEC)) {
+		free(t.tids);
+		return -ENOMEM;
+	}
+	/* Ctrl-C and Ctrl-\ from the terminal are for the program (same
+	 * process group): the tool stays to report its fate.  The program
+	 * gets them as they were, ignored too if they were ignored. */
+	sigaction(SIGINT, &ignore, &old_int);
+	sigaction(SIGQUIT, &ignore, &old_quit);
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		e = errno;
+		goto out_signals;
+	}
 	if (pid == 0) {
-		/* Signals the tool ignores must not stay ignored here. */
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
 		close(pipefd[0]);
 		raise(SIGSTOP); /* wait to be seized */
 		execvp(argv[0], argv);
@@ -221,13 +230,10 @@ int sb_catch_run(char *const argv[], sb_catch_fn on_crash, void *ctx,
 	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status) ||
 	    ptrace(PTRACE_SEIZE, pid, 0,
 		   (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC))) {
-		int e = errno;
-
+		e = errno;
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		close(pipefd[0]);
-		free(t.tids);
-		return -e;
+		goto out_signals;
 	}
 	add_tid(&t, pid);
 	kill(pid, SIGCONT);
@@ -278,12 +284,17 @@ int sb_catch_run(char *const argv[], sb_catch_fn on_crash, void *ctx,
 		}
 		ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig);
 	}
-	free(t.tids);
 	/* exec failed?  The child said so through the close-on-exec pipe,
 	 * whose write end is closed by now either way. */
 	r = read(pipefd[0], &child_errno, sizeof(child_errno));
-	close(pipefd[0]);
 	if (r == sizeof(child_errno) && child_errno)
-		return -child_errno;
-	return 0;
+		e = child_errno;
+out_signals:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	close(pipefd[0]);
+	if (pid < 0)
+		close(pipefd[1]);
+	free(t.tids);
+	return -e;
 }

@@ -41,7 +41,9 @@ struct sb_catch_result {
  * crash.  Returns 0 when the program ran (result says how it ended),
  * -ENOENT/-EACCES when it could not be started (execvp's errno), or
  * -errno.  If the tool dies, the kernel detaches the program, which runs
- * on unharmed.
+ * on unharmed.  Meanwhile SIGINT and SIGQUIT are ignored by the caller
+ * (they are for the program, in the same process group) and restored
+ * after; the program gets them as the caller had them.
  */
 int sb_catch_run(char *const argv[], sb_catch_fn on_crash, void *ctx,
 		 struct sb_catch_result *result);

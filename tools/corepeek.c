@@ -113,6 +113,17 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			exit(EXIT_USAGE);
 		}
 	}
+	if (o->run && (o->exe || o->sysroot)) {
+		warnx("run: %s is for a core file, not a program run here",
+		      o->exe ? "--executable" : "--sysroot");
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (!o->run && o->outdir) {
+		warnx("--output is for corepeek run");
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
 	if (o->run) {
 		if (optind == argc) {
 			warnx("run: no program given");
@@ -603,10 +614,6 @@ static int run_and_catch(const struct opts *o)
 	struct sb_catch_result res;
 	int rc;
 
-	/* Ctrl-C is for the program (same terminal, same process group):
-	 * we stay to report its fate. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
 	rc = sb_catch_run(o->argv, on_crash, (void *)(uintptr_t)o, &res);
 	if (rc == -ENOENT || rc == -EACCES)
 		errx(127, "cannot run '%s': %s", o->argv[0], strerror(-rc));

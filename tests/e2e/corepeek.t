@@ -283,4 +283,17 @@ is "no core given: status 64" "$?" 64
 corepeek --bogus x >/dev/null 2>&1
 is "unknown option: status 64" "$?" 64
 
+# corepeek run hands the program SIGINT as it found it: ignored stays ignored
+# (a job started with nohup or from a script that traps it).
+out=$( (trap '' INT; corepeek run -- sh -c 'kill -INT $$; echo survived') 2>&1); rc=$?
+is "run: an ignored SIGINT stays ignored in the program" "$out" survived
+is "run: and it exits 0" "$rc" 0
+out=$(corepeek run -- sh -c 'kill -INT $$; echo survived' 2>&1); rc=$?
+is "run: a default SIGINT stays default (killed, 130)" "$rc" 130
+
+corepeek --output /tmp core >/dev/null 2>&1
+is "--output without run: status 64" "$?" 64
+corepeek run --sysroot / -- true >/dev/null 2>&1
+is "--sysroot with run: status 64" "$?" 64
+
 done_testing
