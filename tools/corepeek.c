@@ -329,14 +329,31 @@ static void print_text(FILE *f, const struct origin *core,
 	}
 }
 
+/*
+ * Frames as the text shows them: in a run of more than three of the same
+ * frame (recursion), the first and the last as they are, and the ones
+ * between as one frame with how many times it repeats.
+ */
 static json_object *stack_json(const struct sb_crash_thread *t)
 {
-	json_object *a = json_object_new_array();
-	int i;
+	json_object *a = json_object_new_array(), *frame;
+	int i, j;
 
-	for (i = 0; i < t->nframes; i++)
+	for (i = 0; i < t->nframes; i++) {
 		json_object_array_add(a,
 				      sb_report_frame_json(&t->frames[i].sym));
+		for (j = i + 1; j < t->nframes &&
+				sb_sym_frame_same(&t->frames[j], &t->frames[i]);
+		     j++)
+			;
+		if (j - i > 3) {
+			frame = sb_report_frame_json(&t->frames[i + 1].sym);
+			json_object_object_add(frame, "repeat",
+					       json_object_new_int(j - i - 2));
+			json_object_array_add(a, frame);
+			i = j - 2;
+		}
+	}
 	return a;
 }
 

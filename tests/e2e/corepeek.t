@@ -110,6 +110,12 @@ like "$p: the recursion counted" "$(first $p)" \
 like "$p: collapsed in the stack" "${out[$p]}" "\.\.\. walk_tree (x|×) [0-9]{5,} \(#1 to #[0-9]+\)"
 check "$p: the stack reaches main" jq -e '[.crashed_thread.stack[].function] | index("main") != null and index("run_walk") != null' <<<"${json[$p]}"
 check "$p: the report stays short" test "$(wc -l <<<"${out[$p]}")" -le 20
+check "$p: json collapses it too: first, repeated, last, then run_walk" jq -e '
+	.crashed_thread.stack as $s | ($s | length) < 20 and
+	$s[0].function == "walk_tree" and ($s[0] | has("repeat") | not) and
+	$s[1].function == "walk_tree" and $s[1].repeat > 10000 and
+	$s[2].function == "walk_tree" and $s[3].function == "run_walk"' <<<"${json[$p]}"
+check "$p: the json stays small" test "$(wc -c <<<"${json[$p]}")" -le 65536
 
 p=crash-null-O2-stripped
 is "$p: exit 0" "${rc[$p]}" 0
