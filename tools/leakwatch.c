@@ -491,6 +491,8 @@ static json_object *census_json(const struct sb_heap_census *c)
 	json_object_object_add(j, "stopped_ms",
 			       jnum((double)c->stopped_ns / 1e6, 3));
 	json_object_object_add(j, "threads", json_object_new_int(c->threads));
+	json_object_object_add(j, "threads_not_stopped",
+			       json_object_new_int(c->threads_not_stopped));
 	json_object_object_add(j, "walked_running",
 			       json_object_new_boolean(c->walked_running));
 	json_object_object_add(j, "partial",
@@ -682,11 +684,18 @@ static void report_census_text(const struct watch *w)
 	}
 	if (!shown)
 		printf("  no block size grew\n");
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (w->census[i].partial)
 			printf("  census %s incomplete: %s\n",
 			       i ? "at the end" : "at the start",
 			       w->census[i].problem);
+		/* in uninterruptible sleep past the stop's deadline */
+		if (w->census[i].threads_not_stopped)
+			printf("  census %s: %d threads could not be stopped; "
+			       "what they allocated meanwhile may be off\n",
+			       i ? "at the end" : "at the start",
+			       w->census[i].threads_not_stopped);
+	}
 	printf("  the process was stopped %.1f ms and %.1f ms for it%s\n",
 	       (double)a->stopped_ns / 1e6, (double)b->stopped_ns / 1e6,
 	       a->walked_running && b->walked_running ?
