@@ -72,7 +72,7 @@ TP_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread
 MANS := $(wildcard man/*.[1-8])
 
 .PHONY: all build deps demo check check-unit check-e2e bench install \
-	uninstall clean format format-check lint-man fuzz
+	uninstall clean format format-check lint-man fuzz fuzz-heap fuzz-clang
 
 ifeq ($(DEPS_OK),yes)
 all: build
@@ -195,8 +195,7 @@ FUZZ_LIB_SRCS := lib/sb_core.c lib/sb_maps.c lib/sb_util.c
 FUZZ_SEED_PROGS := $(addprefix $(BUILD)/testprogs/,crash-divide \
 	crash-null-call crash-assert)
 
-fuzz: $(FUZZ_SEED_PROGS)
-	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/replay
+fuzz-clang:
 	@command -v clang >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "fuzz: installing clang"; \
@@ -209,6 +208,9 @@ fuzz: $(FUZZ_SEED_PROGS)
 			echo "fuzz: needs clang: sudo apt-get install clang" >&2; \
 			exit 1; \
 		fi; }
+
+fuzz: fuzz-clang $(FUZZ_SEED_PROGS)
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/replay
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 		-D_GNU_SOURCE -Ilib $$(pkg-config --cflags libelf) \
@@ -240,6 +242,21 @@ fuzz: $(FUZZ_SEED_PROGS)
 		-artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_FLAGS) \
 		$(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds || fail=1; \
 	exit $$fail
+
+# make fuzz-heap: the heap census walk (lib/sb_heap.c) under libFuzzer, on
+# forged process memory that lies (tests/fuzz/fuzz_heap.c), for
+# FUZZ_SECONDS; its corpus grows in $(BUILD)/fuzz/heap-corpus.
+fuzz-heap: fuzz-clang
+	@mkdir -p $(FUZZ_DIR)/heap-corpus $(FUZZ_DIR)/artifacts
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+		-D_GNU_SOURCE -Ilib $(FUZZ_CFLAGS) -o $(FUZZ_DIR)/fuzz_heap \
+		tests/fuzz/fuzz_heap.c lib/sb_heap.c lib/sb_maps.c lib/sb_util.c
+	UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1}" \
+		$(FUZZ_DIR)/fuzz_heap -max_total_time=$(FUZZ_SECONDS) \
+		-timeout=10 -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/heap- $(FUZZ_FLAGS) \
+		$(FUZZ_DIR)/heap-corpus
 
 clean:
 	rm -rf build build-san
