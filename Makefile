@@ -46,7 +46,9 @@ ifeq ($(DEPS_OK),yes)
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 DEP_LIBS := $(shell pkg-config --libs $(PKGS))
 endif
-LDLIBS := $(DEP_LIBS) -lpthread -lm
+# --as-needed: each tool depends only on the libraries it calls, so
+# lockgraph starts without libproc2 (and its libsystemd and libgcrypt).
+LDLIBS := -Wl,--as-needed $(DEP_LIBS) -lpthread -lm
 
 LIB_SRCS := $(wildcard lib/sb_*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

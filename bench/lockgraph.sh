@@ -27,7 +27,10 @@
 #       reads (most of its time when they are installed)
 #   true                   the timing harness alone
 # lockgraph takes two looks 200 ms apart on purpose, so its wall time is
-# also given less that fixed 0.2 s: the verdict work.
+# also given less that fixed 0.2 s: the verdict work.  (It reads the maps,
+# analyses its first look and loads the symbol tables it will need during
+# that pause: the verdict work is its start, the first look, and all of
+# the second; CPU counts everything.)
 #
 # For each run: wall (date around the run), CPU (user+sys of the reaped
 # children, from bash's `times`, to the millisecond), peak RSS

@@ -37,6 +37,9 @@ struct search {
 	int start, max_cycles, max_len, found;
 	int *path; /* edge indices */
 	bool *on_path; /* nodes */
+	/* Edges by the node they leave, in the order added: node v's are
+	 * by_from[first[v]] to by_from[first[v + 1] - 1]. */
+	int *first, *by_from;
 	void (*fn)(void *, const int *, int);
 	void *ctx;
 };
@@ -45,13 +48,13 @@ struct search {
  * cycle is then found once, from its lowest node. */
 static void extend(struct search *s, int v, int depth)
 {
-	int e;
+	int k;
 
-	for (e = 0; e < s->g->nedges && s->found < s->max_cycles; e++) {
+	for (k = s->first[v]; k < s->first[v + 1] && s->found < s->max_cycles;
+	     k++) {
+		int e = s->by_from[k];
 		const struct sb_graph_edge *ed = &s->g->edges[e];
 
-		if (ed->from != v)
-			continue;
 		s->path[depth] = e;
 		if (ed->to == s->start) {
 			s->fn(s->ctx, s->path, depth + 1);
@@ -76,15 +79,30 @@ int sb_graph_cycles(const struct sb_graph *g, int max_cycles, int max_len,
 			    .fn = fn,
 			    .ctx = ctx };
 
+	int e, v;
+
 	if (max_len <= 0 || max_cycles <= 0 || g->nnodes == 0)
 		return 0;
 	s.path = calloc((size_t)max_len, sizeof(*s.path));
 	s.on_path = calloc((size_t)g->nnodes, sizeof(*s.on_path));
-	if (!s.path || !s.on_path) {
+	s.first = calloc((size_t)g->nnodes + 2, sizeof(*s.first));
+	s.by_from = calloc((size_t)g->nedges + 1, sizeof(*s.by_from));
+	if (!s.path || !s.on_path || !s.first || !s.by_from) {
 		free(s.path);
 		free(s.on_path);
+		free(s.first);
+		free(s.by_from);
 		return 0;
 	}
+	/* Each node's edges at hand, not a walk over all edges per step:
+	 * a thousand threads waiting on one lock made that quadratic.
+	 * Counted into first[v + 2], summed, then placed in order. */
+	for (e = 0; e < g->nedges; e++)
+		s.first[g->edges[e].from + 2]++;
+	for (v = 2; v <= g->nnodes + 1; v++)
+		s.first[v] += s.first[v - 1];
+	for (e = 0; e < g->nedges; e++)
+		s.by_from[s.first[g->edges[e].from + 1]++] = e;
 	for (s.start = 0; s.start < g->nnodes && s.found < max_cycles;
 	     s.start++) {
 		s.on_path[s.start] = true;
@@ -93,6 +111,8 @@ int sb_graph_cycles(const struct sb_graph *g, int max_cycles, int max_len,
 	}
 	free(s.path);
 	free(s.on_path);
+	free(s.first);
+	free(s.by_from);
 	return s.found;
 }
 

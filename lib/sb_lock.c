@@ -81,9 +81,97 @@ static enum sb_lock_type type_from_stack(const struct sb_lock_wait *w)
 	return SB_LOCK_FUTEX;
 }
 
-static bool read32(const struct sb_lock_input *in, uint64_t addr, uint32_t *v)
+/*
+ * The bytes around one futex word, read at once: the word, the lock's kind
+ * and its owner lie a few bytes apart, and each read of a live process is
+ * a system call.  From the word's page only (the page before may not be
+ * mapped); what falls outside is read on its own.
+ */
+#define NEAR_BEFORE 48 /* a condition's word is 40 or 44 bytes in */
+#define NEAR_AFTER 32 /* the word and what follows, as compared */
+
+struct near {
+	uint64_t start;
+	size_t len;
+	unsigned char b[NEAR_BEFORE + NEAR_AFTER];
+};
+
+static void read_near(const struct sb_lock_input *in, uint64_t uaddr,
+		      struct near *n)
 {
-	return in->mem.read(in->mem.ctx, addr, v, 4) == 4;
+	uint64_t page = uaddr & ~(uint64_t)4095;
+	ssize_t r;
+
+	n->start = uaddr - page >= NEAR_BEFORE ? uaddr - NEAR_BEFORE : page;
+	r = in->mem.read(in->mem.ctx, n->start, n->b,
+			 (size_t)(uaddr + NEAR_AFTER - n->start));
+	n->len = r > 0 ? (size_t)r : 0;
+}
+
+static bool read_mem(const struct sb_lock_input *in, const struct near *n,
+		     uint64_t addr, void *buf, size_t len)
+{
+	if (n && addr >= n->start && addr - n->start <= n->len &&
+	    len <= n->len - (addr - n->start)) {
+		memcpy(buf, n->b + (addr - n->start), len);
+		return true;
+	}
+	return in->mem.read(in->mem.ctx, addr, buf, len) == (ssize_t)len;
+}
+
+static bool read32(const struct sb_lock_input *in, const struct near *n,
+		   uint64_t addr, uint32_t *v)
+{
+	return read_mem(in, n, addr, v, 4);
+}
+
+/* Threads by tid: with a thousand, a walk for each lookup is quadratic. */
+struct by_tid {
+	pid_t tid;
+	int i;
+};
+
+static int cmp_by_tid(const void *a, const void *b)
+{
+	const struct by_tid *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return (x->tid > y->tid) - (x->tid < y->tid);
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* tids[0..n) sorted with their indices; NULL on out-of-memory. */
+static struct by_tid *index_tids(const pid_t *tids, int n)
+{
+	struct by_tid *x = calloc((size_t)n + 1, sizeof(*x));
+	int i;
+
+	if (!x)
+		return NULL;
+	for (i = 0; i < n; i++)
+		x[i] = (struct by_tid){ tids[i], i };
+	qsort(x, (size_t)n, sizeof(*x), cmp_by_tid);
+	return x;
+}
+
+/* The first (or, with last, the last) index of tid; -1 if absent. */
+static int find_tid(const struct by_tid *x, int n, pid_t tid, bool last)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (x[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == n || x[lo].tid != tid)
+		return -1;
+	while (last && lo + 1 < n && x[lo + 1].tid == tid)
+		lo++;
+	return x[lo].i;
 }
 
 /*
@@ -94,20 +182,20 @@ static bool read32(const struct sb_lock_input *in, uint64_t addr, uint32_t *v)
  * waits with FUTEX_WAIT_BITSET.
  */
 static enum sb_lock_type type_from_futex(const struct sb_lock_input *in,
+					 const struct by_tid *tids,
+					 const struct near *n,
 					 const struct sb_lock_thread_in *t)
 {
 	unsigned cmd = (unsigned)t->args[1] & 0x7f;
 	uint32_t word;
-	int i;
 
-	if (!read32(in, t->args[0], &word))
+	if (!read32(in, n, t->args[0], &word))
 		return SB_LOCK_FUTEX;
 	/* A join, whatever the op (2.36 uses WAIT_BITSET): the word is
 	 * still the joined thread's tid, and it is what is waited on. */
-	if (word == t->args[2] && word > 2)
-		for (i = 0; i < in->nthreads; i++)
-			if ((uint32_t)in->threads[i].tid == word)
-				return SB_LOCK_JOIN;
+	if (word == t->args[2] && word > 2 && word <= INT32_MAX &&
+	    find_tid(tids, in->nthreads, (pid_t)word, false) >= 0)
+		return SB_LOCK_JOIN;
 	if (cmd == 0 && t->args[2] == 2)
 		return SB_LOCK_MUTEX;
 	if (cmd == 9)
@@ -166,13 +254,14 @@ static void name_object(const struct sb_lock_input *in, uint64_t uaddr,
 }
 
 /* Find the lock's owner, per type, from its memory. */
-static void find_owner(const struct sb_lock_input *in, struct sb_lock_wait *w)
+static void find_owner(const struct sb_lock_input *in, const struct near *n,
+		       struct sb_lock_wait *w)
 {
 	uint32_t v, kind;
 
 	switch (w->type) {
 	case SB_LOCK_MUTEX:
-		if (!read32(in, w->object + MUTEX_KIND, &kind))
+		if (!read32(in, n, w->object + MUTEX_KIND, &kind))
 			break;
 		snprintf(w->kind, sizeof(w->kind), "%s%s%s mutex",
 			 (kind & 3) == 1 ? "recursive" :
@@ -183,21 +272,21 @@ static void find_owner(const struct sb_lock_input *in, struct sb_lock_wait *w)
 			 kind & MUTEX_KIND_PI ? ", priority-inheriting" : "");
 		/* PI and robust mutexes keep the owner in the futex word. */
 		if (kind & (MUTEX_KIND_PI | MUTEX_KIND_ROBUST)) {
-			if (read32(in, w->object, &v))
+			if (read32(in, n, w->object, &v))
 				w->owner = (pid_t)(v & FUTEX_TID_MASK);
-		} else if (read32(in, w->object + MUTEX_OWNER, &v)) {
+		} else if (read32(in, n, w->object + MUTEX_OWNER, &v)) {
 			w->owner = (pid_t)v;
 		}
 		break;
 	case SB_LOCK_RWLOCK_READ:
 	case SB_LOCK_RWLOCK_WRITE:
 		snprintf(w->kind, sizeof(w->kind), "rwlock");
-		if (read32(in, w->object + RWLOCK_CUR_WRITER, &v))
+		if (read32(in, n, w->object + RWLOCK_CUR_WRITER, &v))
 			w->owner = (pid_t)v; /* a writer holds it */
 		break;
 	case SB_LOCK_JOIN:
 		snprintf(w->kind, sizeof(w->kind), "thread");
-		if (read32(in, w->uaddr, &v))
+		if (read32(in, n, w->uaddr, &v))
 			w->owner = (pid_t)v; /* the tid of the joined */
 		break;
 	default:
@@ -224,15 +313,17 @@ static uint64_t guess_base(const struct sb_lock_wait *w)
 	}
 }
 
-static int examine(const struct sb_lock_input *in, int i, struct sb_unwinder *u,
-		   struct sb_lock_wait *w)
+static int examine(const struct sb_lock_input *in, const struct by_tid *tids,
+		   int i, struct sb_unwinder *u, struct sb_lock_wait *w)
 {
 	const struct sb_lock_thread_in *t = &in->threads[i];
+	struct near near;
 	uint64_t base;
 
 	memset(w, 0, sizeof(*w));
 	w->tid = t->tid;
 	memcpy(w->name, t->name, sizeof(w->name));
+	w->unnamed = t->unnamed;
 	w->state = t->state;
 	w->owner_index = -1;
 	if (t->has_regs && u) {
@@ -256,38 +347,43 @@ static int examine(const struct sb_lock_input *in, int i, struct sb_unwinder *u,
 	if (t->nr != SYS_FUTEX)
 		return 0;
 	w->uaddr = t->args[0];
+	read_near(in, w->uaddr, &near);
 	w->type = type_from_stack(w);
 	if (w->type == SB_LOCK_FUTEX)
-		w->type = type_from_futex(in, t);
+		w->type = type_from_futex(in, tids, &near, t);
 	base = guess_base(w);
 	name_object(in, w->uaddr, &base, w->object_name,
 		    sizeof(w->object_name));
 	w->object = base;
 	/* Read at the futex word, whatever the type turns out to be: the
 	 * two looks must compare the same bytes. */
-	w->word_ok = in->mem.read(in->mem.ctx, w->uaddr, w->word,
-				  sizeof(w->word)) == sizeof(w->word);
-	find_owner(in, w);
+	w->word_ok = read_mem(in, &near, w->uaddr, w->word, sizeof(w->word));
+	find_owner(in, &near, w);
 	return 0;
 }
 
-/* The same wait in both looks: same futex, and its lock unchanged. */
+/* A thread's name, read now if it was not. */
+static const char *wait_name(const struct sb_lock_input *in,
+			     struct sb_lock_wait *w)
+{
+	if (w->unnamed && in->name_of) {
+		in->name_of(in->name_ctx, w->tid, w->name);
+		w->name[sizeof(w->name) - 1] = '\0';
+		w->unnamed = false;
+	}
+	return w->name;
+}
+
+/* The same wait in both looks (p, its thread in the last): same futex,
+ * and its lock unchanged.  No last look: everything is the same. */
 static bool unchanged(const struct sb_lock_report *prev,
+		      const struct sb_lock_wait *p,
 		      const struct sb_lock_wait *w)
 {
-	int i;
-
 	if (!prev)
 		return true;
-	for (i = 0; i < prev->nthreads; i++) {
-		const struct sb_lock_wait *p = &prev->threads[i];
-
-		if (p->tid == w->tid)
-			return p->uaddr == w->uaddr && p->word_ok &&
-			       w->word_ok &&
-			       memcmp(p->word, w->word, sizeof(w->word)) == 0;
-	}
-	return false;
+	return p && p->uaddr == w->uaddr && p->word_ok && w->word_ok &&
+	       memcmp(p->word, w->word, sizeof(w->word)) == 0;
 }
 
 static void add_cycle(void *ctx, const int *edges, int n)
@@ -362,26 +458,56 @@ static void describe_hang(struct sb_lock_report *r, char *buf, size_t size)
 int sb_lock_analyze(const struct sb_lock_input *in,
 		    const struct sb_lock_report *prev, struct sb_lock_report *r)
 {
-	struct sb_unwinder *u = sb_unwinder_new(&in->mem, in->maps);
+	struct sb_unwinder *u = in->unwinder, *own = NULL;
+	struct by_tid *tids = NULL, *prev_tids = NULL;
+	const struct sb_lock_wait **was = NULL;
+	pid_t *v = NULL;
 	struct sb_graph g;
 	void *ctx[2];
-	int i, j, err = 0, orphan_waiters = 0, moving = 0;
+	int i, err = -ENOMEM, orphan_waiters = 0, moving = 0;
 	int futex_waits = 0, may_wake = 0;
 	const struct sb_lock_wait *orphan = NULL;
 
 	memset(r, 0, sizeof(*r));
 	r->threads = calloc((size_t)in->nthreads + 1, sizeof(*r->threads));
-	if (!r->threads || !u) {
-		sb_unwinder_free(u);
-		return -ENOMEM;
+	v = calloc((size_t)in->nthreads + (prev ? (size_t)prev->nthreads : 0) +
+			   1,
+		   sizeof(*v));
+	was = calloc((size_t)in->nthreads + 1, sizeof(*was));
+	if (!r->threads || !v || !was)
+		goto out;
+	for (i = 0; i < in->nthreads; i++)
+		v[i] = in->threads[i].tid;
+	if (!(tids = index_tids(v, in->nthreads)))
+		goto out;
+	/* Each thread's wait in the last look, found once. */
+	if (prev) {
+		for (i = 0; i < prev->nthreads; i++)
+			v[i] = prev->threads[i].tid;
+		if (!(prev_tids = index_tids(v, prev->nthreads)))
+			goto out;
 	}
+	/* An unwinder only for threads with registers (a first look of a
+	 * live process has none): it costs a quarter megabyte of pages. */
+	for (i = 0; !u && i < in->nthreads && !in->threads[i].has_regs; i++)
+		;
+	if (!u && i < in->nthreads &&
+	    !(u = own = sb_unwinder_new(&in->mem, in->maps)))
+		goto out;
+	err = 0;
 	for (i = 0; i < in->nthreads && !err; i++) {
-		err = examine(in, i, u, &r->threads[i]);
+		err = examine(in, tids, i, u, &r->threads[i]);
 		r->nthreads = i + 1;
 	}
-	sb_unwinder_free(u);
+	sb_unwinder_free(own);
 	if (err)
-		return err;
+		goto out;
+	for (i = 0; prev && i < r->nthreads; i++) {
+		int k = find_tid(prev_tids, prev->nthreads, r->threads[i].tid,
+				 false);
+
+		was[i] = k >= 0 ? &prev->threads[k] : NULL;
+	}
 	for (i = 0; i < r->nthreads; i++) {
 		struct sb_lock_wait *w = &r->threads[i];
 
@@ -398,14 +524,15 @@ int sb_lock_analyze(const struct sb_lock_input *in,
 			 in->threads[i].nr != 130 && in->threads[i].nr != 61 &&
 			 in->threads[i].nr != 247)
 			may_wake++;
-		for (j = 0; w->owner && j < r->nthreads; j++)
-			if (r->threads[j].tid == w->owner)
-				w->owner_index = j;
+		if (w->owner)
+			w->owner_index =
+				find_tid(tids, r->nthreads, w->owner, true);
 		/* A join waits for a thread, not for memory. */
 		if (w->type == SB_LOCK_JOIN && w->owner) {
 			const char *n =
 				w->owner_index >= 0 ?
-					r->threads[w->owner_index].name :
+					wait_name(in,
+						  &r->threads[w->owner_index]) :
 					"";
 
 			snprintf(w->object_name, sizeof(w->object_name),
@@ -415,16 +542,19 @@ int sb_lock_analyze(const struct sb_lock_input *in,
 	}
 	/* The wait-for graph: thread -> the thread holding what it wants,
 	 * for waits that have not moved since the last look. */
-	if (sb_graph_init(&g, r->nthreads))
-		return -ENOMEM;
+	if (sb_graph_init(&g, r->nthreads)) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < r->nthreads; i++) {
 		const struct sb_lock_wait *w = &r->threads[i];
+		bool same = unchanged(prev, was[i], w);
 
-		if (w->owner_index >= 0 && unchanged(prev, w))
+		if (w->owner_index >= 0 && same)
 			sb_graph_add(&g, i, w->owner_index, i);
-		else if (w->type != SB_LOCK_NONE && !unchanged(prev, w))
+		else if (w->type != SB_LOCK_NONE && !same)
 			moving++;
-		if (w->owner && w->owner_index < 0 && unchanged(prev, w)) {
+		if (w->owner && w->owner_index < 0 && same) {
 			orphan = orphan ? orphan : w;
 			if (w->object == orphan->object)
 				orphan_waiters++;
@@ -446,8 +576,9 @@ int sb_lock_analyze(const struct sb_lock_input *in,
 			snprintf(r->verdict, sizeof(r->verdict),
 				 "DEADLOCK: thread %d '%s' waits for %s, which "
 				 "it already holds (a %s is not recursive)%s",
-				 (int)w->tid, w->name, w->object_name, w->kind,
-				 where);
+				 (int)w->tid,
+				 wait_name(in, &r->threads[c->thread[0]]),
+				 w->object_name, w->kind, where);
 		else
 			snprintf(r->verdict, sizeof(r->verdict),
 				 "DEADLOCK: %d threads wait for each other",
@@ -474,7 +605,14 @@ int sb_lock_analyze(const struct sb_lock_input *in,
 			 "locks that are moving",
 			 r->nthreads, moving);
 	}
-	return 0;
+out:
+	free(prev_tids);
+	free(tids);
+	free(was);
+	free(v);
+	if (err)
+		sb_lock_report_free(r);
+	return err;
 }
 
 void sb_lock_report_free(struct sb_lock_report *r)

@@ -30,9 +30,11 @@ const char *sb_lock_type_str(enum sb_lock_type type);
 struct sb_lock_thread_in {
 	pid_t tid;
 	char name[16];
+	bool unnamed; /* name not read: in->name_of gives it if needed */
 	char state; /* from /proc; 'S' for a core */
 	long nr; /* syscall number, -1 when running */
 	uint64_t args[3]; /* futex: uaddr, op, val */
+	uint64_t pc; /* where it is in user code, 0 if unknown */
 	bool has_regs;
 	struct user_regs_struct regs;
 };
@@ -42,6 +44,13 @@ struct sb_lock_input {
 	const struct sb_maps *maps;
 	struct sb_memsrc mem;
 	struct sb_syms *syms;
+	/* Optional, the caller's (over the same mem and maps), reused across
+	 * calls; NULL: one is made for the call if a thread has registers. */
+	struct sb_unwinder *unwinder;
+	/* For threads read unnamed: their name into name ("" if none),
+	 * asked only for those a verdict names (a join's thread). */
+	void (*name_of)(void *ctx, pid_t tid, char name[16]);
+	void *name_ctx;
 	int nthreads;
 	const struct sb_lock_thread_in *threads;
 };
@@ -50,6 +59,7 @@ struct sb_lock_input {
 struct sb_lock_wait {
 	pid_t tid;
 	char name[16];
+	bool unnamed; /* as read: the caller names what it shows */
 	char state;
 	enum sb_lock_type type;
 	uint64_t uaddr; /* the futex word */

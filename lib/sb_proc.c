@@ -1,4 +1,4 @@
-/* sb_proc.c: per-thread counters from /proc, process search with libproc2. */
+/* sb_proc.c: per-thread counters and process facts, straight from /proc. */
 #include "sb_proc.h"
 #include "sb_util.h"
 
@@ -7,11 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libproc2/pids.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 void sb_proc_clean_name(char *name)
@@ -127,12 +125,26 @@ static int read_thread(int taskfd, pid_t tid, unsigned what,
 
 	memset(st, 0, sizeof(*st));
 	st->tid = tid;
-	snprintf(path, sizeof(path), "%d/stat", (int)tid);
-	r = sb_read_file_at(taskfd, path, buf, sizeof(buf));
-	if (r < 0)
-		return (int)r;
-	if (sb_proc_parse_stat(buf, st))
-		return -EINVAL;
+	if (!(what & SB_PROC_NO_STAT)) {
+		snprintf(path, sizeof(path), "%d/stat", (int)tid);
+		r = sb_read_file_at(taskfd, path, buf, sizeof(buf));
+		if (r < 0)
+			return (int)r;
+		if (sb_proc_parse_stat(buf, st))
+			return -EINVAL;
+	}
+	if (what & SB_PROC_SYSCALL) {
+		snprintf(path, sizeof(path), "%d/syscall", (int)tid);
+		r = sb_read_file_at(taskfd, path, buf, sizeof(buf));
+		/* Gone: leave it out; unreadable: say so. */
+		if (r == -ENOENT || r == -ESRCH)
+			return -ENOENT;
+		st->has_syscall =
+			r >= 0 &&
+			sb_proc_parse_syscall(buf, &st->syscall_nr,
+					      st->syscall_args, &st->syscall_sp,
+					      &st->syscall_pc) == 0;
+	}
 	if (what & SB_PROC_SCHEDSTAT) {
 		snprintf(path, sizeof(path), "%d/schedstat", (int)tid);
 		if (sb_read_file_at(taskfd, path, buf, sizeof(buf)) > 0)
@@ -265,11 +277,51 @@ const struct sb_thread_stat *sb_thread_list_find(const struct sb_thread_list *l,
 	return bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_tid);
 }
 
+int sb_proc_parse_syscall(const char *text, long *nr, uint64_t args[3],
+			  uint64_t *sp, uint64_t *pc)
+{
+	uint64_t v[8] = { 0 };
+	const char *p = text;
+	char *end;
+	long n;
+	int i, nv = 0;
+
+	*nr = -1;
+	args[0] = args[1] = args[2] = 0;
+	if (sp)
+		*sp = 0;
+	if (pc)
+		*pc = 0;
+	if (strncmp(text, "running", 7) == 0)
+		return 0;
+	/* "NR 0xARG1 ... 0xARG6 0xSP 0xPC", or "-1 0xSP 0xPC" in a trap. */
+	errno = 0;
+	n = strtol(p, &end, 10);
+	if (end == p || errno)
+		return -EINVAL;
+	*nr = n;
+	for (p = end; nv < 8; nv++) {
+		while (*p == ' ')
+			p++;
+		if (p[0] != '0' || p[1] != 'x')
+			break;
+		v[nv] = strtoull(p + 2, &end, 16);
+		if (end == p + 2)
+			break;
+		p = end;
+	}
+	for (i = 0; i < 3; i++)
+		args[i] = v[i];
+	if (nv >= 2 && sp)
+		*sp = v[nv - 2];
+	if (nv >= 2 && pc)
+		*pc = v[nv - 1];
+	return 0;
+}
+
 int sb_proc_syscall(pid_t pid, pid_t tid, long *nr, uint64_t args[3])
 {
 	char path[64], buf[256];
-	unsigned long long a[3] = { 0, 0, 0 };
-	long n;
 	ssize_t r;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid,
@@ -277,17 +329,7 @@ int sb_proc_syscall(pid_t pid, pid_t tid, long *nr, uint64_t args[3])
 	r = sb_read_file(path, buf, sizeof(buf));
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : (int)r;
-	*nr = -1;
-	if (strncmp(buf, "running", 7) == 0)
-		return 0;
-	if (sscanf(buf, "%ld 0x%llx 0x%llx 0x%llx", &n, &a[0], &a[1], &a[2]) <
-	    1)
-		return -EINVAL;
-	*nr = n;
-	args[0] = a[0];
-	args[1] = a[1];
-	args[2] = a[2];
-	return 0;
+	return sb_proc_parse_syscall(buf, nr, args, NULL, NULL);
 }
 
 long sb_proc_ncpu(void)
@@ -338,122 +380,4 @@ int sb_proc_check(pid_t pid, pid_t *leader)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* libproc2 items for the machine-wide search; mirrors enum below. */
-static enum pids_item top_items[] = { PIDS_ID_PID, PIDS_CMD,
-				      PIDS_TICS_ALL_DELTA, PIDS_NLWP,
-				      PIDS_FLAGS };
-enum { TOP_PID, TOP_CMD, TOP_DELTA, TOP_NLWP, TOP_FLAGS };
-
-/* A kernel thread has no user stack to show (PF_KTHREAD). */
-#define SB_PF_KTHREAD 0x00200000ul
-
-static int cmp_usage(const void *a, const void *b)
-{
-	const struct sb_proc_usage *x = a, *y = b;
-
-	return (x->cpu_pct < y->cpu_pct) - (x->cpu_pct > y->cpu_pct);
-}
-
-int sb_proc_top(double seconds, struct sb_proc_usage **out)
-{
-	struct pids_info *info = NULL;
-	struct pids_fetch *f;
-	struct sb_proc_usage *v = NULL;
-	struct timespec ts;
-	uint64_t t0, t1;
-	pid_t self = getpid();
-	double hz = (double)sb_proc_clk_tck(), secs;
-	int rc, i, n = 0;
-
-	*out = NULL;
-	rc = procps_pids_new(&info, top_items, SB_ARRAY_SIZE(top_items));
-	if (rc < 0)
-		return rc;
-	/* The first reap makes TICS_ALL_DELTA the total; only the second
-	 * one's delta covers the window. */
-	t0 = sb_now_ns();
-	if (!procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY)) {
-		rc = -errno ? -errno : -EIO;
-		goto unref;
-	}
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
-	t1 = sb_now_ns();
-	if (!f) {
-		rc = -errno ? -errno : -EIO;
-		goto unref;
-	}
-	secs = (double)(t1 - t0) / 1e9;
-	v = calloc((size_t)f->counts->total + 1, sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto unref;
-	}
-	for (i = 0; i < f->counts->total; i++) {
-		struct pids_stack *s = f->stacks[i];
-		pid_t p = PIDS_VAL(TOP_PID, s_int, s, info);
-		const char *cmd = PIDS_VAL(TOP_CMD, str, s, info);
-
-		if (p == self ||
-		    (PIDS_VAL(TOP_FLAGS, ul_int, s, info) & SB_PF_KTHREAD))
-			continue;
-		v[n].pid = p;
-		snprintf(v[n].name, sizeof(v[n].name), "%s", cmd ? cmd : "?");
-		v[n].cpu_pct = 100.0 *
-			       (double)PIDS_VAL(TOP_DELTA, u_int, s, info) /
-			       hz / secs;
-		v[n].nthreads = PIDS_VAL(TOP_NLWP, s_int, s, info);
-		n++;
-	}
-	qsort(v, (size_t)n, sizeof(*v), cmp_usage);
-	*out = v;
-	rc = n;
-unref:
-	procps_pids_unref(&info);
-	return rc;
-}
-
-static enum pids_item name_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_CMDLINE_V };
-enum { NAME_PID, NAME_CMD, NAME_ARGV };
-
-int sb_proc_find_by_name(const char *name, pid_t *pids, int max)
-{
-	struct pids_info *info = NULL;
-	struct pids_fetch *f;
-	pid_t self = getpid();
-	int rc, i, n = 0;
-
-	rc = procps_pids_new(&info, name_items, SB_ARRAY_SIZE(name_items));
-	if (rc < 0)
-		return rc;
-	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
-	if (!f) {
-		procps_pids_unref(&info);
-		return -EIO;
-	}
-	for (i = 0; i < f->counts->total; i++) {
-		struct pids_stack *s = f->stacks[i];
-		pid_t p = PIDS_VAL(NAME_PID, s_int, s, info);
-		const char *cmd = PIDS_VAL(NAME_CMD, str, s, info);
-		char **argv = PIDS_VAL(NAME_ARGV, strv, s, info);
-		const char *arg0 = argv && argv[0] ? argv[0] : "";
-		const char *base = strrchr(arg0, '/');
-		bool match;
-
-		base = base ? base + 1 : arg0;
-		match = (cmd && strcmp(cmd, name) == 0) ||
-			strcmp(base, name) == 0;
-		if (!match || p == self)
-			continue;
-		if (n < max)
-			pids[n] = p;
-		n++;
-	}
-	procps_pids_unref(&info);
-	return n;
 }

@@ -25,6 +25,13 @@ struct sb_thread_stat {
 	bool has_ctxsw;
 	uint64_t vcsw, ivcsw; /* voluntary, involuntary context switches */
 	char wchan[32]; /* kernel function it sleeps in, "" if running */
+	/* What it is blocked in (SB_PROC_SYSCALL): the syscall number and
+	 * first three arguments, nr -1 when running; has_syscall false when
+	 * the file could not be read (no ptrace access). */
+	bool has_syscall;
+	long syscall_nr;
+	uint64_t syscall_args[3];
+	uint64_t syscall_sp, syscall_pc; /* user registers then, 0 if running */
 };
 
 /* What to read beyond stat: each extra file costs a read per thread. */
@@ -33,6 +40,10 @@ enum {
 	SB_PROC_CTXSW = 1 << 1,
 	SB_PROC_WCHAN = 1 << 2,
 	SB_PROC_ALL = SB_PROC_SCHEDSTAT | SB_PROC_CTXSW | SB_PROC_WCHAN,
+	SB_PROC_SYSCALL = 1 << 3,
+	/* Not even stat: only the tid and what the other flags ask for
+	 * (name, state and times are left empty). */
+	SB_PROC_NO_STAT = 1 << 4,
 };
 
 struct sb_thread_list {
@@ -92,6 +103,14 @@ int sb_proc_parse_status_ctxsw(const char *text, struct sb_thread_stat *st);
  * or *nr = -1 when it is running.  0, -ESRCH, or -EACCES.
  */
 int sb_proc_syscall(pid_t pid, pid_t tid, long *nr, uint64_t args[3]);
+
+/*
+ * Parse the text of /proc/.../syscall, as above; sp and pc (may be NULL)
+ * get the user stack pointer and instruction pointer the line ends with,
+ * 0 for a running thread.  0 or -EINVAL.
+ */
+int sb_proc_parse_syscall(const char *text, long *nr, uint64_t args[3],
+			  uint64_t *sp, uint64_t *pc);
 
 /* Process-wide facts. */
 long sb_proc_ncpu(void);

@@ -31,6 +31,7 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as,
 struct page {
 	uint64_t addr; /* page address, UINT64_MAX when empty */
 	size_t len; /* bytes readable from addr */
+	bool stable; /* of a read-only mapping: kept from walk to walk */
 	unsigned char data[PAGE];
 };
 
@@ -101,12 +102,15 @@ static int mem_read(struct sb_unwinder *u, uint64_t addr, void *buf, size_t len)
 
 		if (p->addr != pa) {
 			ssize_t r = u->mem.read(u->mem.ctx, pa, p->data, PAGE);
+			const struct sb_map *m;
 
 			p->addr = UINT64_MAX;
 			if (r <= 0)
 				return -EFAULT;
 			p->addr = pa;
 			p->len = (size_t)r;
+			m = sb_maps_find(u->maps, pa);
+			p->stable = m && !m->w && p->len == PAGE;
 		}
 		n = PAGE - off < len ? PAGE - off : len;
 		if (off + n > p->len)
@@ -119,12 +123,21 @@ static int mem_read(struct sb_unwinder *u, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
-static void flush_pages(struct sb_unwinder *u)
+/*
+ * Forget the pages read; with all false, keep those of read-only mappings
+ * (code, unwind tables), which cannot change while the maps stay the
+ * same: the next thread's walk through the same libraries reads them
+ * again for nothing.
+ */
+static void flush_pages(struct sb_unwinder *u, bool all)
 {
 	int i;
 
 	for (i = 0; i < NPAGES; i++)
-		u->pages[i].addr = UINT64_MAX;
+		if (all || !u->pages[i].stable) {
+			u->pages[i].addr = UINT64_MAX;
+			u->pages[i].stable = false;
+		}
 }
 
 /*
@@ -371,7 +384,7 @@ struct sb_unwinder *sb_unwinder_new(const struct sb_memsrc *mem,
 	unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
 	u->mem = *mem;
 	u->maps = maps;
-	flush_pages(u);
+	flush_pages(u, true);
 	return u;
 }
 
@@ -379,7 +392,7 @@ void sb_unwinder_set_maps(struct sb_unwinder *u, const struct sb_maps *maps)
 {
 	u->maps = maps;
 	u->ntables = 0;
-	flush_pages(u);
+	flush_pages(u, true);
 	unw_flush_cache(u->as, 0, 0);
 }
 
@@ -401,7 +414,7 @@ int sb_unwind_regs(struct sb_unwinder *u, const struct user_regs_struct *regs,
 	if (max <= 0)
 		return 0;
 	if (!u->mem.immutable)
-		flush_pages(u); /* the stack moved since the last stop */
+		flush_pages(u, false); /* the stack moved since the last stop */
 	u->regs = regs;
 	out[0] = (struct sb_frame){ .ip = regs->rip,
 				    .sp = regs->rsp,

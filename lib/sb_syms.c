@@ -30,6 +30,26 @@ struct load {
 	uint64_t vaddr, offset, filesz;
 };
 
+/* One symbol table section the module's names come from. */
+struct symsrc {
+	Elf *elf;
+	Elf_Data *data;
+	size_t n; /* entries */
+	const Elf64_Sym *raw; /* the table itself when it is ELF64 */
+	const char *strs; /* its string table, when it is one */
+	size_t strsize;
+};
+
+/*
+ * A module's first lookups scan its symbol tables instead of sorting them:
+ * sorting glibc's 13 000 symbols (libc6-dbg's .symtab and .dynsym) costs
+ * about 4 ms, a scan some 40 us, and a tool like lockgraph names a dozen
+ * addresses in libc.  After this many scans the sorted tables are built.
+ */
+#define LAZY_SCANS 32
+#define MAX_SRCS 8
+#define LOOK_BACK 16 /* symbols find_in() looks back over */
+
 struct module {
 	char *path; /* as mapped */
 	uint64_t dev, inode; /* identity, 0 when unknown */
@@ -41,6 +61,10 @@ struct module {
 	char build_id[2 * MAX_BUILD_ID + 1];
 	struct load loads[MAX_LOADS];
 	int nloads;
+	struct symsrc srcs[MAX_SRCS]; /* in the order the tables take them */
+	int nsrcs;
+	int scans; /* lookups answered by a scan so far */
+	bool tabled; /* syms and dsyms built and sorted */
 	struct symbol *syms;
 	size_t nsyms, symcap;
 	struct symbol *dsyms; /* data objects: globals, for naming locks */
@@ -231,63 +255,149 @@ static int symbol_rank(unsigned char bind, const char *name)
 	return rank;
 }
 
-static void add_symtab(struct module *m, Elf *elf, Elf64_Word type)
+/* Whether a symbol goes into the tables: data (objects) or code. */
+static bool symbol_kind(const GElf_Sym *sym, bool *data)
+{
+	int t = GELF_ST_TYPE(sym->st_info);
+
+	*data = t == STT_OBJECT;
+	return (t == STT_FUNC || t == STT_GNU_IFUNC || t == STT_OBJECT) &&
+	       sym->st_shndx != SHN_UNDEF && sym->st_size != 0;
+}
+
+/* A symbol's name, NULL when it has none (or a bad one), as elf_strptr. */
+static const char *symbol_name(const struct symsrc *src, const GElf_Sym *sym)
+{
+	const char *name;
+
+	if (!src->strs)
+		return NULL;
+	if (sym->st_name >= src->strsize)
+		return NULL;
+	name = src->strs + sym->st_name;
+	if (!memchr(name, '\0', src->strsize - sym->st_name))
+		return NULL;
+	return *name ? name : NULL;
+}
+
+/* Symbol i of a source: straight from the table when it is ELF64. */
+static inline bool get_sym(const struct symsrc *src, size_t i, GElf_Sym *sym)
+{
+	if (src->raw) {
+		*sym = src->raw[i];
+		return true;
+	}
+	return gelf_getsym(src->data, (int)i, sym) != NULL;
+}
+
+/* The symbol table sections of one type of one ELF, as sources. */
+static void add_sources(struct module *m, Elf *elf, Elf64_Word type)
 {
 	Elf_Scn *scn = NULL;
 
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-		size_t i, n;
+	while ((scn = elf_nextscn(elf, scn)) && m->nsrcs < MAX_SRCS) {
+		struct symsrc *src = &m->srcs[m->nsrcs];
+		Elf_Scn *strscn;
+		Elf_Data *strdata;
+		GElf_Shdr sh, strsh;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type ||
 		    !sh.sh_entsize)
 			continue;
-		d = elf_getdata(scn, NULL);
-		if (!d)
+		src->data = elf_getdata(scn, NULL);
+		if (!src->data)
 			continue;
-		n = sh.sh_size / sh.sh_entsize;
-		for (i = 0; i < n; i++) {
-			GElf_Sym sym;
-			const char *name;
-			int t;
+		src->elf = elf;
+		src->strs = NULL;
+		src->strsize = 0;
+		/* Names straight from the string table: elf_strptr's checks
+		 * for each of glibc's 13 000 symbols cost more than the rest
+		 * of a scan. */
+		strscn = elf_getscn(elf, sh.sh_link);
+		if (strscn && gelf_getshdr(strscn, &strsh) &&
+		    strsh.sh_type == SHT_STRTAB &&
+		    !(strsh.sh_flags & SHF_COMPRESSED) &&
+		    (strdata = elf_getdata(strscn, NULL)) && strdata->d_buf) {
+			src->strs = strdata->d_buf;
+			src->strsize = strdata->d_size < strsh.sh_size ?
+					       strdata->d_size :
+					       strsh.sh_size;
+		}
+		src->n = sh.sh_size / sh.sh_entsize;
+		/* libelf gives ELF64 tables in memory form: read them
+		 * directly, never past their data. */
+		src->raw = NULL;
+		if (src->data->d_type == ELF_T_SYM &&
+		    gelf_getclass(elf) == ELFCLASS64) {
+			src->raw = src->data->d_buf;
+			if (src->n > src->data->d_size / sizeof(Elf64_Sym))
+				src->n = src->data->d_size / sizeof(Elf64_Sym);
+		}
+		m->nsrcs++;
+	}
+}
 
-			if (!gelf_getsym(d, (int)i, &sym))
+/* Whether sources [from, nsrcs) name any function. */
+static bool sources_have_code(const struct module *m, int from)
+{
+	int k;
+
+	for (k = from; k < m->nsrcs; k++) {
+		const struct symsrc *src = &m->srcs[k];
+		size_t i;
+
+		for (i = 0; i < src->n; i++) {
+			GElf_Sym sym;
+			bool data;
+
+			if (!get_sym(src, i, &sym))
 				break;
-			t = GELF_ST_TYPE(sym.st_info);
-			if ((t != STT_FUNC && t != STT_GNU_IFUNC &&
-			     t != STT_OBJECT) ||
-			    sym.st_shndx == SHN_UNDEF || sym.st_size == 0)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (!name || !*name)
-				continue;
-			if (t == STT_OBJECT) {
-				if (sb_vec_reserve((void **)&m->dsyms,
-						   &m->dsymcap, m->ndsyms + 1,
-						   sizeof(*m->dsyms)))
-					return;
-				m->dsyms[m->ndsyms++] = (struct symbol){
-					.addr = sym.st_value,
-					.size = sym.st_size,
-					.name = name,
-					.rank = symbol_rank(
-						GELF_ST_BIND(sym.st_info),
-						name),
-				};
-				continue;
-			}
-			if (sb_vec_reserve((void **)&m->syms, &m->symcap,
-					   m->nsyms + 1, sizeof(*m->syms)))
+			if (symbol_kind(&sym, &data) && !data &&
+			    symbol_name(src, &sym))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void add_symtab(struct module *m, const struct symsrc *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++) {
+		GElf_Sym sym;
+		const char *name;
+		bool data;
+
+		if (!get_sym(src, i, &sym))
+			break;
+		if (!symbol_kind(&sym, &data))
+			continue;
+		name = symbol_name(src, &sym);
+		if (!name)
+			continue;
+		if (data) {
+			if (sb_vec_reserve((void **)&m->dsyms, &m->dsymcap,
+					   m->ndsyms + 1, sizeof(*m->dsyms)))
 				return;
-			m->syms[m->nsyms++] = (struct symbol){
+			m->dsyms[m->ndsyms++] = (struct symbol){
 				.addr = sym.st_value,
 				.size = sym.st_size,
 				.name = name,
 				.rank = symbol_rank(GELF_ST_BIND(sym.st_info),
 						    name),
 			};
+			continue;
 		}
+		if (sb_vec_reserve((void **)&m->syms, &m->symcap, m->nsyms + 1,
+				   sizeof(*m->syms)))
+			return;
+		m->syms[m->nsyms++] = (struct symbol){
+			.addr = sym.st_value,
+			.size = sym.st_size,
+			.name = name,
+			.rank = symbol_rank(GELF_ST_BIND(sym.st_info), name),
+		};
 	}
 }
 
@@ -322,8 +432,14 @@ static void sort_table(struct symbol *v, size_t *n)
 	*n = kept;
 }
 
-static void sort_symbols(struct module *m)
+/* The sorted tables, built once a module has had LAZY_SCANS lookups. */
+static void build_tables(struct module *m)
 {
+	int k;
+
+	m->tabled = true;
+	for (k = 0; k < m->nsrcs; k++)
+		add_symtab(m, &m->srcs[k]);
 	sort_table(m->syms, &m->nsyms);
 	sort_table(m->dsyms, &m->ndsyms);
 }
@@ -555,12 +671,13 @@ static void load_module(struct sb_syms *s, const struct sb_map *map,
 	read_loads(m);
 	if (!m->image)
 		find_debug_file(s, m);
+	/* The debug file's symbols; the file's own .symtab when those name
+	 * no function; always .dynsym. */
 	if (m->dbg_elf)
-		add_symtab(m, m->dbg_elf, SHT_SYMTAB);
-	if (!m->nsyms)
-		add_symtab(m, m->elf, SHT_SYMTAB);
-	add_symtab(m, m->elf, SHT_DYNSYM);
-	sort_symbols(m);
+		add_sources(m, m->dbg_elf, SHT_SYMTAB);
+	if (!sources_have_code(m, 0))
+		add_sources(m, m->elf, SHT_SYMTAB);
+	add_sources(m, m->elf, SHT_DYNSYM);
 }
 
 static struct module *get_module(struct sb_syms *s, const struct sb_map *map)
@@ -606,17 +723,38 @@ int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 	return 0;
 }
 
+static void open_lines(struct module *m);
+static bool lines_wanted(const struct sb_syms *s, const struct module *m);
+
+int sb_syms_warm(struct sb_syms *s, const struct sb_map *map)
+{
+	struct module *m = get_module(s, map);
+
+	if (!m)
+		return -ENOMEM;
+	if (m->failed)
+		return -ENOENT;
+	if (lines_wanted(s, m))
+		open_lines(m);
+	if (m->dwmod) {
+		Dwarf_Addr bias;
+
+		dwfl_module_getdwarf(m->dwmod, &bias);
+	}
+	return 0;
+}
+
 static bool to_vaddr(const struct module *m, const struct sb_map *map,
 		     uint64_t addr, uint64_t *vaddr);
 
-static const struct symbol *find_in(const struct symbol *v, size_t n,
-				    uint64_t a);
+static bool find_symbol(struct module *m, bool data, uint64_t a,
+			struct symbol *out);
 
 int sb_syms_data(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 		 const char **name, uint64_t *offset)
 {
 	const struct sb_map *map = sb_maps_find(maps, addr), *base;
-	const struct symbol *sym;
+	struct symbol sym;
 	struct module *m;
 	uint64_t vaddr;
 
@@ -634,11 +772,10 @@ int sb_syms_data(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 		return -ENOENT;
 	/* Through the load bias, not a segment's file size: .bss has none. */
 	vaddr = addr - (base->start - (m->loads[0].vaddr & ~0xfffull));
-	sym = find_in(m->dsyms, m->ndsyms, vaddr);
-	if (!sym)
+	if (!find_symbol(m, true, vaddr, &sym))
 		return -ENOENT;
-	*name = sym->name;
-	*offset = vaddr - sym->addr;
+	*name = sym.name;
+	*offset = vaddr - sym.addr;
 	return 0;
 }
 
@@ -874,7 +1011,7 @@ static const struct symbol *find_in(const struct symbol *v, size_t n,
 	}
 	/* ... and the first that really covers it, looking back a little
 	 * for an enclosing symbol; never a neighbour that ends before a. */
-	stop = lo > 16 ? lo - 16 : 0;
+	stop = lo > LOOK_BACK ? lo - LOOK_BACK : 0;
 	for (i = lo; i > stop; i--) {
 		const struct symbol *sym = &v[i - 1];
 
@@ -884,13 +1021,171 @@ static const struct symbol *find_in(const struct symbol *v, size_t n,
 	return NULL;
 }
 
-static const struct symbol *find_symbol(const struct module *m, uint64_t a)
+/* Whether x is the better name for one address, as cmp_symbol sorts. */
+static bool better_name(const struct symbol *x, size_t xlen,
+			const struct symbol *y, size_t ylen)
 {
-	return find_in(m->syms, m->nsyms, a);
+	return x->rank > y->rank || (x->rank == y->rank && xlen < ylen);
 }
 
-static void find_line(struct sb_syms *s, struct module *m, uint64_t vaddr,
-		      struct sb_symbol_info *out)
+/* Symbols a scan keeps to name in its second step; more: scan again. */
+#define SCAN_KEEP 512
+
+struct scan {
+	uint64_t top[LOOK_BACK]; /* ascending */
+	struct symbol c[LOOK_BACK];
+	size_t len[LOOK_BACK];
+	int nt;
+	uint32_t kept[SCAN_KEEP][2]; /* source, index */
+	int nkept; /* SCAN_KEEP + 1: too many */
+};
+
+/*
+ * One symbol of a scan: in the first step, its address joins top[] if it
+ * is among the LOOK_BACK highest at or below a; in the second, it names
+ * the address it is at.
+ */
+static void scan_one(struct scan *sc, bool naming, bool want_data,
+		     const struct symsrc *src, const GElf_Sym *sym, int k,
+		     size_t j)
+{
+	struct symbol x;
+	bool data;
+	int i;
+
+	if (!symbol_kind(sym, &data) || data != want_data ||
+	    !(x.name = symbol_name(src, sym)))
+		return;
+	for (i = sc->nt - 1; i >= 0 && sc->top[i] > sym->st_value; i--)
+		;
+	if (naming) {
+		x.addr = sym->st_value;
+		x.size = sym->st_size;
+		x.rank = symbol_rank(GELF_ST_BIND(sym->st_info), x.name);
+		if (!sc->c[i].name) {
+			sc->c[i] = x;
+			sc->len[i] = strlen(x.name);
+			return;
+		}
+		if (x.size > sc->c[i].size)
+			sc->c[i].size = x.size;
+		if (better_name(&x, strlen(x.name), &sc->c[i], sc->len[i])) {
+			sc->c[i].name = x.name;
+			sc->c[i].rank = x.rank;
+			sc->len[i] = strlen(x.name);
+		}
+		return;
+	}
+	if (sc->nkept < SCAN_KEEP) {
+		sc->kept[sc->nkept][0] = (uint32_t)k;
+		sc->kept[sc->nkept][1] = (uint32_t)j;
+	}
+	if (sc->nkept <= SCAN_KEEP)
+		sc->nkept++;
+	if (i >= 0 && sc->top[i] == sym->st_value)
+		return;
+	/* Insert after i; when full, the lowest drops out. */
+	if (sc->nt < LOOK_BACK) {
+		memmove(&sc->top[i + 2], &sc->top[i + 1],
+			(size_t)(sc->nt - i - 1) * sizeof(*sc->top));
+		sc->top[i + 1] = sym->st_value;
+		sc->nt++;
+	} else {
+		memmove(&sc->top[0], &sc->top[1], (size_t)i * sizeof(*sc->top));
+		sc->top[i] = sym->st_value;
+	}
+}
+
+/*
+ * What find_in() gives on the sorted table, without sorting: a pass over
+ * the tables finds the LOOK_BACK highest addresses at or below a that have
+ * a symbol (top[]); a second step gives each its best name (the first of
+ * the best, as the stable sort keeps) and largest size, from the symbols
+ * the pass kept; the highest of them that covers a wins.  One unsigned
+ * comparison rejects almost every symbol once top[] is full, a branch the
+ * processor predicts.
+ */
+static bool scan_symbols(const struct module *m, bool want_data, uint64_t a,
+			 struct symbol *out)
+{
+	struct scan sc;
+	uint64_t lo = 0;
+	int i, k;
+
+	sc.nt = 0;
+	sc.nkept = 0;
+	for (k = 0; k < m->nsrcs; k++) {
+		const struct symsrc *src = &m->srcs[k];
+		size_t j;
+
+		for (j = 0; j < src->n; j++) {
+			GElf_Sym sym;
+
+			if (src->raw) {
+				if (src->raw[j].st_value - lo > a - lo)
+					continue;
+				sym = src->raw[j];
+			} else if (!get_sym(src, j, &sym)) {
+				break;
+			} else if (sym.st_value - lo > a - lo) {
+				continue;
+			}
+			scan_one(&sc, false, want_data, src, &sym, k, j);
+			if (sc.nt == LOOK_BACK)
+				lo = sc.top[0];
+		}
+	}
+	for (i = 0; i < sc.nt; i++)
+		sc.c[i].name = NULL;
+	for (i = 0; i < sc.nkept && sc.nkept <= SCAN_KEEP; i++) {
+		const struct symsrc *src = &m->srcs[sc.kept[i][0]];
+		GElf_Sym sym;
+
+		if (get_sym(src, sc.kept[i][1], &sym) && sym.st_value >= lo)
+			scan_one(&sc, true, want_data, src, &sym, 0, 0);
+	}
+	for (k = 0; k < m->nsrcs && sc.nkept > SCAN_KEEP; k++) {
+		const struct symsrc *src = &m->srcs[k];
+		size_t j;
+
+		for (j = 0; j < src->n; j++) {
+			GElf_Sym sym;
+
+			if (!get_sym(src, j, &sym))
+				break;
+			if (sym.st_value - lo <= a - lo)
+				scan_one(&sc, true, want_data, src, &sym, 0, 0);
+		}
+	}
+	for (i = sc.nt - 1; i >= 0; i--)
+		if (sc.c[i].name && a < sc.c[i].addr + sc.c[i].size) {
+			*out = sc.c[i];
+			return true;
+		}
+	return false;
+}
+
+/* The function (or, for data, the object) holding module address a. */
+static bool find_symbol(struct module *m, bool data, uint64_t a,
+			struct symbol *out)
+{
+	const struct symbol *sym;
+
+	if (!m->tabled && m->scans < LAZY_SCANS) {
+		m->scans++;
+		return scan_symbols(m, data, a, out);
+	}
+	if (!m->tabled)
+		build_tables(m);
+	sym = data ? find_in(m->dsyms, m->ndsyms, a) :
+		     find_in(m->syms, m->nsyms, a);
+	if (sym)
+		*out = *sym;
+	return sym != NULL;
+}
+
+/* The module's line tables, opened once (libdw reads them as asked). */
+static void open_lines(struct module *m)
 {
 	static char *debuginfo_path = NULL;
 	static const Dwfl_Callbacks callbacks = {
@@ -899,23 +1194,37 @@ static void find_line(struct sb_syms *s, struct module *m, uint64_t vaddr,
 		.section_address = dwfl_offline_section_address,
 		.debuginfo_path = &debuginfo_path,
 	};
+
+	if (m->dw_tried)
+		return;
+	m->dw_tried = true;
+	if (!m->line_path)
+		return;
+	m->dwfl = dwfl_begin(&callbacks);
+	if (!m->dwfl)
+		return;
+	dwfl_report_begin(m->dwfl);
+	/* Base 0: the module's addresses are its ELF vaddrs. */
+	m->dwmod =
+		dwfl_report_elf(m->dwfl, m->path, m->line_path, -1, 0, false);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+}
+
+static bool lines_wanted(const struct sb_syms *s, const struct module *m)
+{
+	return s->lines == SB_SYMS_LINES_ALL ||
+	       (s->lines == SB_SYMS_LINES_PROGRAM &&
+		!sb_syms_system_module(m->path));
+}
+
+static void find_line(struct module *m, uint64_t vaddr,
+		      struct sb_symbol_info *out, struct sb_syms *s)
+{
 	Dwfl_Line *line;
 	const char *file;
 	int lineno = 0;
 
-	if (!m->dw_tried) {
-		m->dw_tried = true;
-		if (!m->line_path)
-			return;
-		m->dwfl = dwfl_begin(&callbacks);
-		if (!m->dwfl)
-			return;
-		dwfl_report_begin(m->dwfl);
-		/* Base 0: the module's addresses are its ELF vaddrs. */
-		m->dwmod = dwfl_report_elf(m->dwfl, m->path, m->line_path, -1,
-					   0, false);
-		dwfl_report_end(m->dwfl, NULL, NULL);
-	}
+	open_lines(m);
 	if (!m->dwmod)
 		return;
 	line = dwfl_module_getsrc(m->dwmod, vaddr);
@@ -973,7 +1282,7 @@ int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 	uint64_t key = (addr << 1 | exact) ? (addr << 1 | exact) : 2;
 	struct sb_symbol_info *slot = cache_slot(s, key);
 	const struct sb_map *map;
-	const struct symbol *sym;
+	struct symbol sym;
 	struct module *m;
 	uint64_t vaddr;
 
@@ -992,21 +1301,19 @@ int sb_syms_lookup(struct sb_syms *s, const struct sb_maps *maps, uint64_t addr,
 			out->build_id = m->build_id[0] ? m->build_id : NULL;
 			if (to_vaddr(m, map, addr, &vaddr)) {
 				out->module_offset = vaddr;
-				sym = find_symbol(m, exact ? vaddr : vaddr - 1);
-				if (sym) {
-					out->function = sym->name;
-					out->offset = vaddr - sym->addr;
-					out->function_start = sym->addr;
+				if (find_symbol(m, false,
+						exact ? vaddr : vaddr - 1,
+						&sym)) {
+					out->function = sym.name;
+					out->offset = vaddr - sym.addr;
+					out->function_start = sym.addr;
 				} else {
 					out->function_start = fde_start(
 						m, exact ? vaddr : vaddr - 1);
 				}
-				if (s->lines == SB_SYMS_LINES_ALL ||
-				    (s->lines == SB_SYMS_LINES_PROGRAM &&
-				     !sb_syms_system_module(m->path)))
-					find_line(s, m,
-						  exact ? vaddr : vaddr - 1,
-						  out);
+				if (lines_wanted(s, m))
+					find_line(m, exact ? vaddr : vaddr - 1,
+						  out, s);
 			}
 		}
 	}

@@ -101,6 +101,14 @@ int sb_syms_module(struct sb_syms *s, const struct sb_map *map,
 		   const char **build_id);
 
 /*
+ * Load the module behind map now, with its line table when lines are
+ * wanted for it, so that later lookups find them ready: for a tool with
+ * time to spare before its lookups count (lockgraph's pause between its
+ * two looks).  0, -ENOENT when the file cannot be read, or -ENOMEM.
+ */
+int sb_syms_warm(struct sb_syms *s, const struct sb_map *map);
+
+/*
  * The global variable holding addr ("accounts_lock", +offset inside it),
  * from the symbol tables of the module mapped there.  *name is owned by
  * the symbolizer.  0 or -ENOENT.

@@ -121,13 +121,18 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
-/* Threads and what each is blocked in, from /proc: no stop needed. */
+/*
+ * Threads and what each is blocked in, from /proc: no stop needed.  Only
+ * the syscall files: a thread is running when it is in none, and names
+ * are read later for the threads a report shows (name_threads).
+ */
 static int read_threads(pid_t pid, struct sb_lock_thread_in **out)
 {
 	struct sb_thread_list list = { 0 };
 	struct sb_lock_thread_in *t;
 	size_t i;
-	int n = 0, err = sb_proc_threads(pid, 0, &list);
+	int n = 0, err = sb_proc_threads(pid, SB_PROC_SYSCALL | SB_PROC_NO_STAT,
+					 &list);
 
 	if (err)
 		return err;
@@ -137,16 +142,71 @@ static int read_threads(pid_t pid, struct sb_lock_thread_in **out)
 		return -ENOMEM;
 	}
 	for (i = 0; i < list.n; i++) {
-		t[n].tid = list.v[i].tid;
-		memcpy(t[n].name, list.v[i].name, sizeof(t[n].name));
-		t[n].state = list.v[i].state;
-		if (sb_proc_syscall(pid, t[n].tid, &t[n].nr, t[n].args))
-			continue; /* gone meanwhile */
+		const struct sb_thread_stat *st = &list.v[i];
+
+		if (!st->has_syscall)
+			continue; /* unreadable */
+		t[n].tid = st->tid;
+		t[n].unnamed = true;
+		t[n].nr = st->syscall_nr;
+		t[n].state = st->syscall_nr < 0 ? 'R' : 'S';
+		memcpy(t[n].args, st->syscall_args, sizeof(t[n].args));
+		t[n].pc = st->syscall_pc;
 		n++;
 	}
 	sb_thread_list_free(&list);
 	*out = t;
 	return n;
+}
+
+/* in->name_of for a live process: the name from the thread's stat. */
+static void name_of(void *ctx, pid_t tid, char name[16])
+{
+	struct sb_thread_stat st;
+
+	name[0] = '\0';
+	if (sb_proc_thread_read((pid_t)(intptr_t)ctx, tid, 0, &st) == 0)
+		memcpy(name, st.name, sizeof(st.name));
+}
+
+/*
+ * Name the threads the report shows: those of the cycles, or every
+ * blocked one.  One stat file each, or one pass over all of them when
+ * there are many: for a deadlock of two among a hundred, reading every
+ * name was a third of the second look.
+ */
+static void name_threads(pid_t pid, struct sb_lock_report *r, bool every)
+{
+	struct sb_thread_list list = { 0 };
+	int i, k, want = 0;
+
+	for (i = 0; i < r->nthreads; i++) {
+		struct sb_lock_wait *w = &r->threads[i];
+		bool shown = every && w->type != SB_LOCK_NONE;
+
+		for (k = 0; !shown && k < r->ncycles; k++) {
+			int j;
+
+			for (j = 0; j < r->cycles[k].len; j++)
+				shown |= r->cycles[k].thread[j] == i;
+		}
+		if (!w->unnamed || !shown)
+			continue;
+		w->unnamed = false;
+		w->name[0] = '\0';
+		if (++want == 8 && sb_proc_threads(pid, 0, &list))
+			list.n = 0;
+		if (want < 8) {
+			name_of((void *)(intptr_t)pid, w->tid, w->name);
+		} else {
+			const struct sb_thread_stat *st =
+				sb_thread_list_find(&list, w->tid);
+
+			if (st)
+				memcpy(w->name, st->name, sizeof(w->name));
+		}
+	}
+	sb_thread_list_free(&list);
 }
 
 /*
@@ -471,15 +531,44 @@ static int write_dot(const char *path, const struct sb_lock_report *r)
 	return fclose(f) ? -errno : 0;
 }
 
-static void sleep_ms(int ms)
+/* Sleep until the monotonic clock (sb_now_ns) reads t_ns. */
+static void sleep_until(uint64_t t_ns)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	struct timespec ts = { (time_t)(t_ns / 1000000000u),
+			       (long)(t_ns % 1000000000u) };
 
-	while (nanosleep(&ts, &ts) && errno == EINTR)
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
 		;
 }
 
-/* Two looks at a live process; only what stays the same is accused. */
+/*
+ * Work for the pause between the looks, which runs anyway: load the
+ * modules the second look names frames in (the program's own code with
+ * its line table, and the libraries the blocked threads wait in), and name
+ * the instructions they wait at, which will be their stacks' first frames.
+ */
+static void warm(struct sb_syms *syms, const struct sb_maps *maps,
+		 const struct sb_lock_thread_in *t, int n)
+{
+	struct sb_symbol_info info;
+	size_t k;
+	int i;
+
+	for (k = 0; k < maps->n; k++)
+		if (maps->v[k].x && maps->v[k].path[0] == '/' &&
+		    !sb_syms_system_module(maps->v[k].path))
+			sb_syms_warm(syms, &maps->v[k]);
+	for (i = 0; i < n; i++)
+		if (t[i].nr == 202 && t[i].pc)
+			sb_syms_lookup(syms, maps, t[i].pc, true, &info);
+}
+
+/*
+ * Two looks at a live process, SECOND_LOOK_MS apart; only what stays the
+ * same is accused.  The first look reads only /proc; reading the maps,
+ * analysing that look and loading symbols happen during the pause.
+ */
 static int look_live(const struct opts *o, struct sb_lock_report *rep,
 		     double *stopped_ms, struct held *keep)
 {
@@ -488,8 +577,11 @@ static int look_live(const struct opts *o, struct sb_lock_report *rep,
 	struct sb_lock_input in = { .pid = o->pid };
 	struct sb_maps maps;
 	struct sb_syms *syms;
+	uint64_t second;
 	int n, rc;
 
+	n = read_threads(o->pid, &t);
+	second = sb_now_ns() + (uint64_t)SECOND_LOOK_MS * 1000000u;
 	rc = sb_maps_read(o->pid, &maps);
 	if (rc == -ESRCH)
 		errx(EXIT_TROUBLE, "no process %d", (int)o->pid);
@@ -497,6 +589,12 @@ static int look_live(const struct opts *o, struct sb_lock_report *rep,
 		errx(EXIT_TROUBLE, "cannot read process %d: %s%s%s",
 		     (int)o->pid, strerror(-rc), rc == -EACCES ? ": " : "",
 		     rc == -EACCES ? sb_attach_explain(o->pid) : "");
+	if (n < 0)
+		errx(EXIT_TROUBLE,
+		     n == -ESRCH ? "no process %d" :
+				   "cannot read "
+				   "process %d",
+		     (int)o->pid);
 	syms = sb_syms_new(o->pid, NULL);
 	if (!syms)
 		errx(EXIT_TROUBLE, "out of memory");
@@ -504,20 +602,18 @@ static int look_live(const struct opts *o, struct sb_lock_report *rep,
 	in.maps = &maps;
 	in.mem = sb_memsrc_live(o->pid);
 	in.syms = syms;
-
-	n = read_threads(o->pid, &t);
-	if (n < 0)
-		errx(EXIT_TROUBLE,
-		     n == -ESRCH ? "no process %d" :
-				   "cannot read "
-				   "process %d",
-		     (int)o->pid);
+	in.name_of = name_of;
+	in.name_ctx = (void *)(intptr_t)o->pid;
 	in.nthreads = n;
 	in.threads = t;
 	if (sb_lock_analyze(&in, NULL, &first))
 		errx(EXIT_TROUBLE, "out of memory");
+	warm(syms, &maps, t, n);
 	free(t);
-	sleep_ms(SECOND_LOOK_MS);
+	in.unwinder = sb_unwinder_new(&in.mem, &maps);
+	if (!in.unwinder)
+		errx(EXIT_TROUBLE, "out of memory");
+	sleep_until(second);
 
 	n = read_threads(o->pid, &t);
 	if (n < 0)
@@ -532,6 +628,7 @@ static int look_live(const struct opts *o, struct sb_lock_report *rep,
 	in.threads = t;
 	if (sb_lock_analyze(&in, &first, rep))
 		errx(EXIT_TROUBLE, "out of memory");
+	sb_unwinder_free(in.unwinder);
 	sb_lock_report_free(&first);
 	free(t);
 	keep->maps = maps;
@@ -578,6 +675,7 @@ static int look_core(const struct opts *o, struct sb_lock_report *rep,
 		t[i].args[2] = r->rdx;
 		t[i].has_regs = true;
 		t[i].regs = *r;
+		t[i].pc = r->rip;
 		if (t[i].tid == core->pid)
 			memcpy(t[i].name, core->fname, sizeof(t[i].name) - 1);
 	}
@@ -620,6 +718,9 @@ int main(int argc, char **argv)
 		}
 		rc = look_live(&o, &rep, &stopped_ms, &keep);
 		pid = o.pid;
+		name_threads(pid, &rep,
+			     o.json || o.dot || o.all || rep.hung ||
+				     !rep.deadlocked);
 	} else {
 		rc = look_core(&o, &rep, &pid, &keep);
 	}

@@ -111,9 +111,44 @@ static void test_leader_figures(void)
 	sb_thread_list_free(&list);
 }
 
+/* /proc/.../syscall, and a thread's reading of it without stat. */
+static void test_syscall(void)
+{
+	struct sb_thread_list list = { 0 };
+	uint64_t args[3] = { 9, 9, 9 }, sp = 9, pc = 9;
+	long nr = 0;
+
+	is_int(sb_proc_parse_syscall("202 0x55d0c4f0a040 0x80 0x2 0x0 0x0 "
+				     "0x0 0x7ffc8e0 0x7f12a0\n",
+				     &nr, args, &sp, &pc),
+	       0, "futex wait parses");
+	ok(nr == 202 && args[0] == 0x55d0c4f0a040ull && args[1] == 0x80 &&
+		   args[2] == 2 && sp == 0x7ffc8e0 && pc == 0x7f12a0,
+	   "number, first three arguments, sp and pc");
+	is_int(sb_proc_parse_syscall("running\n", &nr, args, &sp, &pc), 0,
+	       "a running thread parses");
+	ok(nr == -1 && sp == 0 && pc == 0, "running: number -1, no registers");
+	is_int(sb_proc_parse_syscall("-1 0x7ffc8e0 0x7f12a0\n", &nr, args, &sp,
+				     &pc),
+	       0, "a thread in a trap parses");
+	ok(nr == -1 && args[0] == 0x7ffc8e0 && args[1] == 0x7f12a0 &&
+		   args[2] == 0 && sp == 0x7ffc8e0 && pc == 0x7f12a0,
+	   "trap: sp and pc, no third argument");
+	ok(sb_proc_parse_syscall("garbage", &nr, args, NULL, NULL) < 0,
+	   "garbage is refused");
+	is_int(sb_proc_threads(getpid(), SB_PROC_SYSCALL | SB_PROC_NO_STAT,
+			       &list),
+	       0, "syscall files alone read");
+	ok(list.n == 1 && list.v[0].tid == getpid() && list.v[0].has_syscall &&
+		   list.v[0].syscall_nr == 0 && list.v[0].name[0] == '\0',
+	   "our one thread, in the read(2) of its own file, no name read");
+	sb_thread_list_free(&list);
+}
+
 int main(void)
 {
-	tap_plan(30);
+	tap_plan(39);
+	test_syscall();
 	test_stat_parser();
 	test_other_parsers();
 	test_leader_figures();

@@ -61,6 +61,93 @@ static int read_nm(const char *exe, struct nm_sym **out)
 	return n;
 }
 
+/* Whether two lookups agree: same name (or none) and offset. */
+static bool same_name(const char *a, uint64_t aoff, const char *b,
+		      uint64_t boff)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0 && aoff == boff;
+}
+
+/*
+ * A module's first lookups scan its symbol tables, later ones search them
+ * sorted (LAZY_SCANS in sb_syms.c, 32).  Two symbolizers asking for the
+ * same NPROBE addresses of libc in opposite orders answer each address
+ * once each way: the answers must agree.  Returns the disagreements.
+ */
+#define NPROBE 240
+static int scan_vs_table(const struct sb_maps *maps, bool data, int *named)
+{
+	const struct sb_map *m = NULL;
+	struct sb_syms *a = sb_syms_new(getpid(), NULL);
+	struct sb_syms *b = sb_syms_new(getpid(), NULL);
+	const char *an[NPROBE], *bn[NPROBE];
+	uint64_t addr[NPROBE], ao[NPROBE], bo[NPROBE], lo = 0, hi = 0;
+	int i, bad = 0;
+	size_t k;
+
+	*named = 0;
+	/* By name: in a sanitizer build &getpid is libasan's. */
+	for (k = 0; k < maps->n && !m; k++)
+		if (maps->v[k].x && strstr(maps->v[k].path, "/libc.so"))
+			m = &maps->v[k];
+	if (!m || !a || !b) {
+		sb_syms_free(a);
+		sb_syms_free(b);
+		return -1;
+	}
+	/* Code: libc's text; data: its writable mappings and the .bss
+	 * after them. */
+	for (k = 0; k < maps->n; k++) {
+		const struct sb_map *x = &maps->v[k];
+		bool mine = strcmp(x->path, m->path) == 0 ||
+			    (k > 0 && !x->path[0] &&
+			     strcmp(maps->v[k - 1].path, m->path) == 0 &&
+			     maps->v[k - 1].end == x->start);
+
+		if (!mine || (data ? !x->w : !x->x))
+			continue;
+		if (!lo)
+			lo = x->start;
+		hi = x->end;
+	}
+	for (i = 0; i < NPROBE; i++)
+		addr[i] = lo + (hi - lo) / NPROBE * (uint64_t)i +
+			  (uint64_t)(i % 7) * 3;
+	for (i = 0; i < NPROBE; i++) {
+		struct sb_symbol_info info;
+		int j = NPROBE - 1 - i;
+
+		if (data) {
+			if (sb_syms_data(a, maps, addr[i], &an[i], &ao[i]))
+				an[i] = NULL, ao[i] = 0;
+			if (sb_syms_data(b, maps, addr[j], &bn[j], &bo[j]))
+				bn[j] = NULL, bo[j] = 0;
+			continue;
+		}
+		sb_syms_lookup(a, maps, addr[i], i % 2, &info);
+		an[i] = info.function;
+		ao[i] = info.offset;
+		sb_syms_lookup(b, maps, addr[j], j % 2, &info);
+		bn[j] = info.function;
+		bo[j] = info.offset;
+	}
+	for (i = 0; i < NPROBE; i++) {
+		*named += an[i] != NULL;
+		if (same_name(an[i], ao[i], bn[i], bo[i]))
+			continue;
+		if (bad++ < 5)
+			printf("# 0x%" PRIx64 ": %s+0x%" PRIx64
+			       " one way, %s+0x%" PRIx64 " the other\n",
+			       addr[i], an[i] ? an[i] : "(none)", ao[i],
+			       bn[i] ? bn[i] : "(none)", bo[i]);
+	}
+	sb_syms_free(a);
+	sb_syms_free(b);
+	return bad;
+}
+
 int main(void)
 {
 	struct sb_maps maps = { 0 };
@@ -72,7 +159,7 @@ int main(void)
 	uint64_t bias = 0;
 	int n, i, bad = 0, checked = 0, gap = -1;
 
-	tap_plan(16);
+	tap_plan(20);
 	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[len > 0 ? len : 0] = '\0';
 	n = read_nm(exe, &nm);
@@ -165,6 +252,13 @@ int main(void)
 		   info.module == NULL,
 	   "an address outside every mapping: -ENOENT");
 	sb_syms_free(syms);
+
+	is_int(scan_vs_table(&maps, false, &n), 0,
+	       "libc's functions: scanned and sorted tables agree");
+	ok(n > NPROBE / 2, "most probes in libc's text are named");
+	is_int(scan_vs_table(&maps, true, &n), 0,
+	       "libc's data: scanned and sorted tables agree");
+	ok(n > 0, "some probes in libc's data are named");
 	sb_maps_free(&maps);
 	free(nm);
 	return tap_done();
