@@ -650,9 +650,10 @@ static void report_census_text(const struct watch *w)
 		printf("no heap census: %s\n", w->census_why);
 		return;
 	}
-	printf("heap census (glibc %s, found by %s): %s blocks in use (%s)",
+	printf("heap census (glibc %s, found by %s): %s %s in use (%s)",
 	       w->where.glibc, w->where.found_by,
 	       grouped((int64_t)a->blocks, false, g1, sizeof(g1)),
+	       a->blocks == 1 ? "block" : "blocks",
 	       bytes((double)a->bytes, false, b1, sizeof(b1)));
 	if (!w->counted[1]) {
 		printf("; none at the end: %s\n",
@@ -676,8 +677,9 @@ static void report_census_text(const struct watch *w)
 			snprintf(range, sizeof(range), "malloc of %s to %s",
 				 grouped((int64_t)lo, false, b1, sizeof(b1)),
 				 grouped((int64_t)hi, false, b2, sizeof(b2)));
-		printf("  %s blocks of %s bytes (%s): %s\n",
+		printf("  %s %s of %s bytes (%s): %s\n",
 		       grouped(g->blocks, true, g1, sizeof(g1)),
+		       g->blocks == 1 ? "block" : "blocks",
 		       grouped((int64_t)g->size, false, g2, sizeof(g2)), range,
 		       bytes((double)g->bytes, true, b1, sizeof(b1)));
 		shown++;

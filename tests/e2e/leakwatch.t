@@ -77,6 +77,8 @@ check "slurp: the growth is in anonymous mappings" \
 check "slurp: the census sees one mmapped block, grown" \
 	jq -e '.growth_by_size[0].mmapped and .growth_by_size[0].block_bytes > 4194304 and
 	 .census.after.mmapped_blocks == 1' <<<"$s"
+like "slurp: the text says one block, mmapped" "$(leakwatch -d 0.5 -t 2 -p "$pid")" \
+	"^  \+1 block of [0-9 ]+ bytes \(mmapped, malloc of [0-9.]+ MiB\): \+[0-9.]+ MiB"
 check "slurp: a limit and a time to it" \
 	jq -e '.limit_bytes > 0 and (.limit_source | type) == "string" and .time_to_limit_s > 0' <<<"$s"
 kill "$pid"
