@@ -58,29 +58,11 @@ report_interval(struct interval_stats *st)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "delay", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts opts = { .delay_ms = 200 };
 	/* The samples were counted, then the count was reset too early. */
 	struct interval_stats st = { .sum = 1234, .count = 0 };
-	int c;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			opts.delay_ms = parse_num(optarg, 0, 3600000, "delay");
-			break;
-		case 'h':
-			usage(stdout);
-			break;
-		default:
-			usage(stderr);
-		}
-	}
-	no_operands(argc, argv);
+	opts.delay_ms = parse_delay(argc, argv, opts.delay_ms);
 
 	say_ready();
 	sleep_ms(opts.delay_ms);

@@ -158,29 +158,12 @@ static void *parser_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "delay", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts opts = { .delay_ms = 200 };
 	pthread_t pool[NPOOL], parser;
 	pthread_attr_t pool_attr;
-	int c, i, rc;
+	int i, rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			opts.delay_ms = parse_num(optarg, 0, 3600000, "delay");
-			break;
-		case 'h':
-			usage(stdout);
-			break;
-		default:
-			usage(stderr);
-		}
-	}
-	no_operands(argc, argv);
+	opts.delay_ms = parse_delay(argc, argv, opts.delay_ms);
 
 	pthread_attr_init(&pool_attr);
 	rc = pthread_attr_setstacksize(&pool_attr, POOL_STACK_SIZE);

@@ -99,18 +99,6 @@ static void usage(FILE *fp)
 	exit(fp == stdout ? 0 : 64);
 }
 
-/* Waits for the next 10 ms tick; absolute deadlines, so no drift. */
-static void wait_tick(struct timespec *next)
-{
-	next->tv_nsec += TICK_NS;
-	if (next->tv_nsec >= 1000000000L) {
-		next->tv_nsec -= 1000000000L;
-		next->tv_sec++;
-	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL))
-		;
-}
-
 __attribute__((noinline, noipa)) static void idle_forever(void)
 {
 	for (;;)
@@ -190,7 +178,7 @@ __attribute__((noinline, noipa)) static void serve_forever(void)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		tick++;
-		wait_tick(&next);
+		wait_tick(&next, TICK_NS);
 		due = (unsigned long)(tick * opts.rate /
 				      (TICKS_PER_SEC * CONN_HEAP_BYTES));
 		if (due > max_conns)
@@ -217,31 +205,10 @@ static void *acceptor_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	pthread_t acceptor;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			opts.rate = parse_num(optarg, 1, 1L << 30, "rate");
-			break;
-		case 'l':
-			opts.limit = parse_num(optarg, 0, 1L << 40, "limit");
-			break;
-		case 'h':
-			usage(stdout);
-			break;
-		default:
-			usage(stderr);
-		}
-	}
-	no_operands(argc, argv);
+	parse_rate_limit(argc, argv, &opts.rate, 1L << 30, &opts.limit, 0,
+			 1L << 40);
 
 	/*
 	 * A thread's mallocs would otherwise go to an arena of its own,

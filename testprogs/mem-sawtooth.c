@@ -67,18 +67,6 @@ static void usage(FILE *fp)
 	exit(fp == stdout ? 0 : 64);
 }
 
-/* Waits for the next 10 ms tick; absolute deadlines, so no drift. */
-static void wait_tick(struct timespec *next)
-{
-	next->tv_nsec += TICK_NS;
-	if (next->tv_nsec >= 1000000000L) {
-		next->tv_nsec -= 1000000000L;
-		next->tv_sec++;
-	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL))
-		;
-}
-
 __attribute__((noinline, noipa)) static char *alloc_block(size_t size)
 {
 	char *p;
@@ -147,7 +135,7 @@ run_batches_forever(const struct opts *opts)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		tick++;
-		wait_tick(&next);
+		wait_tick(&next, TICK_NS);
 		due = (size_t)(tick * opts->rate / TICKS_PER_SEC);
 		if (due > (size_t)opts->limit)
 			due = opts->limit;
@@ -161,31 +149,10 @@ run_batches_forever(const struct opts *opts)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts opts = { .rate = DEFAULT_RATE, .limit = DEFAULT_LIMIT };
-	int c;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			opts.rate = parse_num(optarg, 1, 1L << 32, "rate");
-			break;
-		case 'l':
-			opts.limit = parse_num(optarg, 1, 1L << 36, "limit");
-			break;
-		case 'h':
-			usage(stdout);
-			break;
-		default:
-			usage(stderr);
-		}
-	}
-	no_operands(argc, argv);
+	parse_rate_limit(argc, argv, &opts.rate, 1L << 32, &opts.limit, 1,
+			 1L << 36);
 
 	/*
 	 * Setting the threshold fixes it.  Left alone, glibc raises it to

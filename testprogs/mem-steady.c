@@ -75,18 +75,6 @@ static void usage(FILE *fp)
 	exit(fp == stdout ? 0 : 64);
 }
 
-/* Waits for the next 10 ms tick; absolute deadlines, so no drift. */
-static void wait_tick(struct timespec *next)
-{
-	next->tv_nsec += TICK_NS;
-	if (next->tv_nsec >= 1000000000L) {
-		next->tv_nsec -= 1000000000L;
-		next->tv_sec++;
-	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL))
-		;
-}
-
 /* xorshift64*: small, and the same sequence on every run. */
 static uint64_t next_random(uint64_t *state)
 {
@@ -133,7 +121,7 @@ __attribute__((noinline, noipa)) static void churn_forever(struct churner *c)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		tick++;
-		wait_tick(&next);
+		wait_tick(&next, TICK_NS);
 		due = tick * opts.ops / TICKS_PER_SEC;
 		for (; done < due; done++) {
 			if (done < (unsigned long long)opts.blocks)

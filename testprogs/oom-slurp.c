@@ -69,18 +69,6 @@ static void usage(FILE *fp)
 	exit(fp == stdout ? 0 : 64);
 }
 
-/* Waits for the next 10 ms tick; absolute deadlines, so no drift. */
-static void wait_tick(struct timespec *next)
-{
-	next->tv_nsec += TICK_NS;
-	if (next->tv_nsec >= 1000000000L) {
-		next->tv_nsec -= 1000000000L;
-		next->tv_sec++;
-	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL))
-		;
-}
-
 __attribute__((noinline, noipa)) static void idle_forever(void)
 {
 	for (;;)
@@ -120,7 +108,7 @@ slurp_whole_input(struct input *in, const struct opts *opts)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (in->len < (size_t)opts->limit) {
 		tick++;
-		wait_tick(&next);
+		wait_tick(&next, TICK_NS);
 		due = (size_t)(tick * opts->rate / TICKS_PER_SEC);
 		if (due > (size_t)opts->limit)
 			due = opts->limit;

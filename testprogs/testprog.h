@@ -237,6 +237,70 @@ static inline void parse_help_only(int argc, char **argv)
 }
 
 /*
+ * Waits for the next tick, tick_ns after *next, and moves *next on:
+ * absolute deadlines on CLOCK_MONOTONIC, so a late wake-up does not
+ * drift the rate the programs promise.
+ */
+static inline void wait_tick(struct timespec *next, long tick_ns)
+{
+	next->tv_nsec += tick_ns;
+	while (next->tv_nsec >= 1000000000L) {
+		next->tv_nsec -= 1000000000L;
+		next->tv_sec++;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL))
+		;
+}
+
+/* The crash programs' one option: --delay MS after "ready" (0 to an hour). */
+static inline long parse_delay(int argc, char **argv, long delay_ms)
+{
+	static const struct option longopts[] = {
+		{ "delay", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'd')
+			delay_ms = parse_num(optarg, 0, 3600000, "delay");
+		else
+			usage(c == 'h' ? stdout : stderr);
+	}
+	no_operands(argc, argv);
+	return delay_ms;
+}
+
+/*
+ * The memory programs' options: --rate BYTES_PER_SEC (1 to rate_max) and
+ * --limit BYTES (limit_min to limit_max); *rate and *limit hold defaults.
+ */
+static inline void parse_rate_limit(int argc, char **argv, long *rate,
+				    long rate_max, long *limit, long limit_min,
+				    long limit_max)
+{
+	static const struct option longopts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'r')
+			*rate = parse_num(optarg, 1, rate_max, "rate");
+		else if (c == 'l')
+			*limit = parse_num(optarg, limit_min, limit_max,
+					   "limit");
+		else
+			usage(c == 'h' ? stdout : stderr);
+	}
+	no_operands(argc, argv);
+}
+
+/*
  * The one line tests/lib.sh waits for (start_prog).  It is flushed at once
  * because stdout is a pipe or a file there, and so that a program may leave
  * with _exit afterwards without losing it.
