@@ -110,7 +110,7 @@ $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/%: tools/%.c $(LIB_A) lib/*.h
+$(BUILD)/bin/%: tools/%.c tools/*.h $(LIB_A) lib/*.h
 	@mkdir -p $(@D)
 	$(CC) $(SB_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
@@ -165,7 +165,7 @@ uninstall:
 		$(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANS))) \
 		$(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(filter %.7,$(MANS)))
 
-FORMAT_SRCS = $(wildcard lib/*.[ch] tools/*.c tests/*.h tests/unit/*.c)
+FORMAT_SRCS = $(wildcard lib/*.[ch] tools/*.[ch] tests/*.h tests/unit/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRCS)

@@ -21,8 +21,9 @@
 #include "sb_report.h"
 #include "sb_util.h"
 
+#include "options.h"
+
 #define EXIT_TROUBLE 2
-#define EXIT_USAGE 64
 #define TEXT_ROWS 20
 
 struct opts {
@@ -68,33 +69,6 @@ static void usage(FILE *f)
 		"  -V, --version        the version\n");
 }
 
-static double parse_number(const char *s, double min, double max,
-			   const char *what)
-{
-	double v;
-
-	if (sb_parse_double(s, min, max, &v)) {
-		warnx("bad %s '%s': want a number from %g to %g", what, s, min,
-		      max);
-		usage(stderr);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
-static long parse_integer(const char *s, long min, long max, const char *what)
-{
-	long v;
-
-	if (sb_parse_long(s, min, max, &v)) {
-		warnx("bad %s '%s': want a whole number from %ld to %ld", what,
-		      s, min, max);
-		usage(stderr);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -124,27 +98,25 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'd':
 			o->interval_s =
-				parse_number(optarg, 0.05, 3600, "delay");
+				option_number(optarg, 0.05, 3600, "delay");
 			break;
 		case 'n':
-			o->count =
-				parse_integer(optarg, 1, 1000000000, "count");
+			o->count = option_whole(optarg, 1, 1000000000, "count");
 			o->count_set = true;
 			break;
 		case 'k':
-			o->max_hot = (int)parse_integer(optarg, 0, 64,
-							"hot thread count");
+			o->max_hot = (int)option_whole(optarg, 0, 64,
+						       "hot thread count");
 			break;
 		case 's':
-			o->samples = (int)parse_integer(optarg, 0, 1000,
-							"sample count");
+			o->samples = (int)option_whole(optarg, 0, 1000,
+						       "sample count");
 			break;
 		case 'F':
 			o->folded = true;
 			break;
 		case 'p':
-			o->pid =
-				(pid_t)parse_integer(optarg, 1, 1 << 22, "pid");
+			o->pid = (pid_t)option_whole(optarg, 1, 1 << 22, "pid");
 			break;
 		case 'C':
 			o->name = optarg;

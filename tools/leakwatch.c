@@ -23,9 +23,10 @@
 #include "sb_syms.h"
 #include "sb_util.h"
 
+#include "options.h"
+
 #define EXIT_FOUND 1
 #define EXIT_TROUBLE 2
-#define EXIT_USAGE 64
 #define CHART_ROWS 8
 #define CHART_COLS 60
 #define TEXT_SIZES 5 /* block sizes in the text report */
@@ -66,32 +67,6 @@ static void usage(FILE *f)
 		"  -V, --version          the version\n");
 }
 
-static double number(const char *s, double min, double max, const char *what)
-{
-	double v;
-
-	if (sb_parse_double(s, min, max, &v)) {
-		warnx("bad %s '%s': want a number from %g to %g", what, s, min,
-		      max);
-		usage(stderr);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
-static long whole(const char *s, long min, long max, const char *what)
-{
-	long v;
-
-	if (sb_parse_long(s, min, max, &v)) {
-		warnx("bad %s '%s': want a whole number from %ld to %ld", what,
-		      s, min, max);
-		usage(stderr);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -117,16 +92,17 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->census = false;
 			break;
 		case 'd':
-			o->interval_s = number(optarg, 0.05, 3600, "delay");
+			o->interval_s =
+				option_number(optarg, 0.05, 3600, "delay");
 			break;
 		case 't':
-			o->duration_s = number(optarg, 0.1, 1e7, "time");
+			o->duration_s = option_number(optarg, 0.1, 1e7, "time");
 			break;
 		case 'n':
-			o->count = whole(optarg, 2, 10000000, "count");
+			o->count = option_whole(optarg, 2, 10000000, "count");
 			break;
 		case 'p':
-			o->pid = (pid_t)whole(optarg, 1, 1 << 22, "pid");
+			o->pid = (pid_t)option_whole(optarg, 1, 1 << 22, "pid");
 			break;
 		case 'h':
 			usage(stdout);

@@ -22,9 +22,10 @@
 #include "sb_syms.h"
 #include "sb_util.h"
 
+#include "options.h"
+
 #define EXIT_FOUND 1
 #define EXIT_TROUBLE 2
-#define EXIT_USAGE 64
 #define SECOND_LOOK_MS 200
 
 /* What a report's names point into: freed after it is printed. */
@@ -74,7 +75,6 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "aje:p:hV", longopts, NULL)) !=
@@ -93,12 +93,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->exe = optarg;
 			break;
 		case 'p':
-			if (sb_parse_long(optarg, 1, 1 << 22, &v)) {
-				warnx("bad pid '%s'", optarg);
-				usage(stderr);
-				exit(EXIT_USAGE);
-			}
-			o->pid = (pid_t)v;
+			o->pid = (pid_t)option_whole(optarg, 1, 1 << 22, "pid");
 			break;
 		case 'h':
 			usage(stdout);
