@@ -2,6 +2,9 @@
 #ifndef SB_GLIBC_MALLOC_H
 #define SB_GLIBC_MALLOC_H
 
+#include <stdint.h>
+#include <string.h>
+
 /*
  * As `ptype /o` shows them in gdb with libc6-dbg (malloc/malloc.c,
  * malloc/arena.c).  sb_heap_locate checks the version before anything
@@ -40,5 +43,14 @@
 #define TCACHE_ENTRIES 128 /* tcache_entry *entries[64] */
 #define TCACHE_STRUCT 640
 #define TCACHE_MAX_CHUNK (MINSIZE + 16 * (TCACHE_BINS - 1))
+
+/* A word of the target's memory, from a copy that need not be aligned. */
+static inline uint64_t u64_at(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 #endif

@@ -71,14 +71,6 @@ static void problem(struct walker *k, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t u64_at(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* FNV-1a, to tell whether the allocator's state moved. */
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {

@@ -76,14 +76,6 @@ static int glibc_version(pid_t pid, const char *path, char *buf, size_t size)
 	return n ? 0 : -ENOENT;
 }
 
-static uint64_t u64_at(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /*
  * Whether a malloc_state could start at buf (address addr): every bin
  * either empty, pointing at itself as glibc sets it up, or holding
