@@ -221,6 +221,20 @@ like "another malloc: no census, and why" "$out" \
 	"^no heap census: malloc in process $pid is $SB_TMP/libbump.so's, not glibc's"
 kill "$pid"
 
+# A heap an overflow has damaged: the census stops at the damage, says
+# where, counts what came before, and the watch goes on.
+start_prog heap-smash
+pid=$PROG_PID
+out=$(leakwatch -n 2 -d 0.2 -p "$pid"); rc=$?
+is "smash: still judged (exit 0)" "$rc" 0
+like "smash: the damaged chunk named" "$out" \
+	"^  census at the start incomplete: the chunk at 0x[0-9a-f]+ claims 0x7fffffff0 bytes, past its heap's end 0x[0-9a-f]+: the heap is damaged"
+check "smash: the blocks before it counted, the problem in JSON" jq -e '
+	.census.before.partial and (.census.before.problem | test("claims 0x7fffffff0")) and
+	.census.before.blocks >= 10' <<<"$(leakwatch -j -n 2 -d 0.2 -p "$pid" | tail -1)"
+check "smash: the process lives on" kill -0 "$pid"
+kill "$pid"
+
 # --- bad input ------------------------------------------------------------
 nopid=4194000
 while [ -e /proc/$nopid ]; do nopid=$((nopid + 1)); done
